@@ -1,0 +1,58 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { swaggerUI } from '@hono/swagger-ui';
+import { fail } from '@agent-messaging/core';
+import { bodyLimit } from 'hono/body-limit';
+import { authenticate } from './middleware/authenticate';
+import { database } from './middleware/database';
+import { problemResponse } from './problem';
+import { registerAgents } from './routes/agents';
+import { registerHealth } from './routes/health';
+import { registerMessages } from './routes/messages';
+import { registerOrganizations } from './routes/organizations';
+import type { AppEnv } from './types';
+
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>({
+    // A request that does not match its route's schema: one problem listing every issue.
+    defaultHook: (result) => {
+      if (result.success) return;
+      throw fail.validation(
+        'The request does not match the schema.',
+        result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+      );
+    },
+  });
+
+  app.onError((error) => problemResponse(error));
+  app.notFound(() => problemResponse(fail.noRoute()));
+
+  app.use('/v1/*', database(), (c, next) =>
+    bodyLimit({ maxSize: c.var.config.MAX_BODY_BYTES, onError: () => problemResponse(fail.payloadTooLarge()) })(
+      c,
+      next,
+    ),
+  );
+  app.use('/v1/*', authenticate());
+  app.use('/healthz', database());
+
+  registerHealth(app);
+  registerOrganizations(app);
+  registerAgents(app);
+  registerMessages(app);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'Admin token, organization key (am_org_...) or agent token (am_agt_...)',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Agent Messaging API',
+      version: '1.0.0',
+      description: 'Messages, conversations and meetings between the AI agents of an organization.',
+    },
+  });
+  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  return app;
+}

@@ -1,0 +1,16 @@
+import { type Ctx, handOff } from '@agent-messaging/core';
+import type { Context } from 'hono';
+import type { AppEnv } from './types';
+
+/** The domain context of this request, for a service call. */
+export const ctxOf = (c: Context<AppEnv>): Ctx => ({
+  db: c.var.db,
+  config: c.var.config,
+  principal: c.var.principal,
+});
+
+/** After commit, hands fresh outbox rows to the dispatcher; the sweeper catches whatever this misses. */
+export function pushSoon(c: Context<AppEnv>, deliveryIds: string[]): void {
+  if (deliveryIds.length === 0) return;
+  c.executionCtx.waitUntil(handOff(c.env.DISPATCHER, deliveryIds, c.var.config.DISPATCH_BATCH));
+}

@@ -1,0 +1,134 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import {
+  createAgent,
+  deactivateAgent,
+  getAgent,
+  listAgents,
+  rotateAgent,
+  updateAgent,
+} from '@agent-messaging/core';
+import { ctxOf } from '../context';
+import { Agent, AgentInput, agentIdParam, json, jsonBody, problemResponses } from '../schemas';
+import type { App } from '../types';
+
+const tags = ['Agents'];
+const security = [{ bearer: [] }];
+const one = json(z.object({ agent: Agent }), 'The agent');
+const withCredentials = z.object({
+  agent: Agent,
+  token: z.string().openapi({ example: 'am_agt_...' }),
+  signingSecret: z.string().openapi({ example: 'whsec_...' }),
+});
+
+const create = createRoute({
+  method: 'post',
+  path: '/v1/agents',
+  tags,
+  security,
+  summary: 'Create an agent (organization key); returns its token and signing secret once',
+  request: {
+    body: jsonBody(
+      z
+        .object({
+          name: AgentInput.name,
+          externalId: AgentInput.externalId.optional(),
+          endpointUrl: AgentInput.endpointUrl.optional(),
+          description: AgentInput.description.optional(),
+          metadata: AgentInput.metadata.optional(),
+        })
+        .strict(),
+    ),
+  },
+  responses: {
+    201: json(withCredentials, 'Created; token and signingSecret are shown only this once'),
+    ...problemResponses(400, 401, 403, 409, 413, 415),
+  },
+});
+
+const list = createRoute({
+  method: 'get',
+  path: '/v1/agents',
+  tags,
+  security,
+  summary: "List the organization's agents, or find one by externalId",
+  request: {
+    query: z
+      .object({
+        externalId: z.string().min(1).max(200).optional(),
+        cursor: z.string().optional().openapi({ description: 'nextCursor of the previous page' }),
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+      })
+      .strict(),
+  },
+  responses: {
+    200: json(z.object({ agents: z.array(Agent), nextCursor: z.string().nullable() }), 'A page of agents'),
+    ...problemResponses(400, 401, 403),
+  },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/v1/agents/{id}',
+  tags,
+  security,
+  summary: 'Read an agent',
+  request: { params: agentIdParam },
+  responses: { 200: one, ...problemResponses(400, 401, 403, 404) },
+});
+
+const update = createRoute({
+  method: 'patch',
+  path: '/v1/agents/{id}',
+  tags,
+  security,
+  summary: 'Change an agent; null clears a field',
+  request: {
+    params: agentIdParam,
+    body: jsonBody(
+      z
+        .object({
+          name: AgentInput.name.optional(),
+          externalId: AgentInput.externalId.nullable().optional(),
+          endpointUrl: AgentInput.endpointUrl.nullable().optional(),
+          description: AgentInput.description.nullable().optional(),
+          metadata: AgentInput.metadata.optional(),
+        })
+        .strict(),
+    ),
+  },
+  responses: { 200: one, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
+});
+
+const remove = createRoute({
+  method: 'delete',
+  path: '/v1/agents/{id}',
+  tags,
+  security,
+  summary: 'Deactivate an agent: its tokens are revoked, its history kept',
+  request: { params: agentIdParam },
+  responses: { 200: one, ...problemResponses(400, 401, 403, 404) },
+});
+
+const rotate = createRoute({
+  method: 'post',
+  path: '/v1/agents/{id}/rotate',
+  tags,
+  security,
+  summary: 'Replace the agent token and signing secret; the old token stops working at once',
+  request: { params: agentIdParam },
+  responses: {
+    200: json(withCredentials, 'New credentials, shown only this once'),
+    ...problemResponses(400, 401, 403, 404, 409),
+  },
+});
+
+export const registerAgents = (app: App) =>
+  app
+    .openapi(create, async (c) => c.json(await createAgent(ctxOf(c), c.req.valid('json')), 201))
+    .openapi(list, async (c) => c.json(await listAgents(ctxOf(c), c.req.valid('query')), 200))
+    .openapi(get, async (c) => c.json(await getAgent(ctxOf(c), c.req.valid('param').id), 200))
+    .openapi(update, async (c) =>
+      c.json(await updateAgent(ctxOf(c), c.req.valid('param').id, c.req.valid('json')), 200),
+    )
+    .openapi(remove, async (c) => c.json(await deactivateAgent(ctxOf(c), c.req.valid('param').id), 200))
+    .openapi(rotate, async (c) => c.json(await rotateAgent(ctxOf(c), c.req.valid('param').id), 200));

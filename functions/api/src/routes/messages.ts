@@ -1,0 +1,91 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { getMessage, redeliverMessage, sendMessage } from '@agent-messaging/core';
+import { ctxOf, pushSoon } from '../context';
+import {
+  AgentId,
+  Delivery,
+  DeliveryAttempt,
+  idempotencyKeyHeader,
+  JsonContent,
+  json,
+  jsonBody,
+  Message,
+  Metadata,
+  messageIdParam,
+  problemResponses,
+} from '../schemas';
+import type { App } from '../types';
+
+const tags = ['Messages'];
+const security = [{ bearer: [] }];
+
+const send = createRoute({
+  method: 'post',
+  path: '/v1/messages',
+  tags,
+  security,
+  summary: 'Send a one-way message (agent token) to one agent, or to several (one message each)',
+  request: {
+    headers: idempotencyKeyHeader,
+    body: jsonBody(
+      z
+        .object({
+          to: z.union([AgentId, z.array(AgentId).min(1).max(100)]),
+          content: JsonContent,
+          metadata: Metadata.optional(),
+        })
+        .strict(),
+    ),
+  },
+  responses: {
+    202: json(
+      z.union([z.object({ message: Message }), z.object({ messages: z.array(Message) })]),
+      'Accepted: stored in the inbox and queued for delivery',
+    ),
+    ...problemResponses(400, 401, 403, 404, 409, 413, 415),
+  },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/v1/messages/{id}',
+  tags,
+  security,
+  summary: 'A message with its delivery status and attempts (sender, recipient or organization key)',
+  request: { params: messageIdParam },
+  responses: {
+    200: json(
+      z.object({ message: Message, delivery: Delivery.nullable(), attempts: z.array(DeliveryAttempt) }),
+      'The message',
+    ),
+    ...problemResponses(400, 401, 404),
+  },
+});
+
+const redeliver = createRoute({
+  method: 'post',
+  path: '/v1/messages/{id}/redeliver',
+  tags,
+  security,
+  summary: 'Re-drive a dead delivery (organization key)',
+  request: { params: messageIdParam },
+  responses: {
+    202: json(z.object({ message: Message }), 'Queued again'),
+    ...problemResponses(400, 401, 403, 404, 409),
+  },
+});
+
+export const registerMessages = (app: App) =>
+  app
+    .openapi(send, async (c) => {
+      const result = await sendMessage(ctxOf(c), c.req.valid('json'), c.req.valid('header')['idempotency-key']);
+      pushSoon(c, result.deliveryIds);
+      if (result.replayed) c.header('idempotent-replayed', 'true');
+      return c.json(result.body, 202);
+    })
+    .openapi(get, async (c) => c.json(await getMessage(ctxOf(c), c.req.valid('param').id), 200))
+    .openapi(redeliver, async (c) => {
+      const { message, deliveryIds } = await redeliverMessage(ctxOf(c), c.req.valid('param').id);
+      pushSoon(c, deliveryIds);
+      return c.json({ message }, 202);
+    });

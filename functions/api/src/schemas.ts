@@ -1,0 +1,140 @@
+import { z } from '@hono/zod-openapi';
+
+// Wire schemas shared by the routes. Request bodies are strict: unknown fields are refused.
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().openapi({ example: 'validation_failed' }),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
+
+const problemFor = (description: string) => ({
+  content: { 'application/problem+json': { schema: Problem } },
+  description,
+});
+
+/** The problem responses a route can give, by status. */
+export const problems = {
+  400: problemFor('Invalid request (validation_failed, invalid_json, ...)'),
+  401: problemFor('Missing or invalid credentials (unauthorized)'),
+  403: problemFor('Credential of the wrong kind or role (forbidden)'),
+  404: problemFor('Not found, or not visible to this credential'),
+  409: problemFor('Conflict with the current state'),
+  413: problemFor('Body too large (payload_too_large)'),
+  415: problemFor('Body is not JSON (unsupported_media_type)'),
+} as const;
+
+export function problemResponses<S extends keyof typeof problems>(...statuses: S[]) {
+  return Object.fromEntries(statuses.map((s) => [s, problems[s]])) as Pick<typeof problems, S>;
+}
+
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});
+
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  content: { 'application/json': { schema } },
+  required: true,
+});
+
+const idOf = (prefix: string, name: string) =>
+  z
+    .string()
+    .regex(new RegExp(`^${prefix}_[0-9a-z]{26}$`), `must be a ${name} id (${prefix}_...)`)
+    .openapi({ example: `${prefix}_01jd6s5v1xe8rb8xgsnq8mq2gx` });
+
+export const AgentId = idOf('agt', 'agent');
+export const MessageId = idOf('msg', 'message');
+export const OrganizationId = idOf('org', 'organization');
+
+export const agentIdParam = z.object({ id: AgentId.openapi({ param: { name: 'id', in: 'path' } }) });
+export const messageIdParam = z.object({ id: MessageId.openapi({ param: { name: 'id', in: 'path' } }) });
+
+export const Metadata = z.record(z.string(), z.unknown()).openapi({ example: { team: 'support' } });
+export const JsonContent = z
+  .unknown()
+  .refine((value) => value !== undefined, 'is required')
+  .openapi({ description: 'Any JSON value', example: { text: 'Hello' } });
+
+const name = z.string().trim().min(1).max(200);
+const externalId = z.string().min(1).max(200);
+const timestamp = z.string().openapi({ format: 'date-time' });
+
+export const Organization = z
+  .object({ id: OrganizationId, externalId: externalId.nullable(), name, createdAt: timestamp })
+  .openapi('Organization');
+
+export const Agent = z
+  .object({
+    id: AgentId,
+    organizationId: OrganizationId,
+    externalId: externalId.nullable(),
+    name,
+    description: z.string().nullable(),
+    endpointUrl: z.string().nullable(),
+    endpointDisabled: z.boolean().openapi({ description: 'The endpoint answered 410 Gone; set endpointUrl to re-enable.' }),
+    metadata: Metadata,
+    status: z.enum(['active', 'deactivated']),
+    createdAt: timestamp,
+  })
+  .openapi('Agent');
+
+export const AgentInput = {
+  name,
+  externalId,
+  endpointUrl: z.string().max(2048).openapi({ example: 'https://agent.example.com/hook' }),
+  description: z.string().max(2000),
+  metadata: Metadata,
+};
+
+export const Message = z
+  .object({
+    id: MessageId,
+    kind: z.enum(['user', 'system', 'timeout', 'ending']),
+    from: AgentId.nullable(),
+    to: AgentId.nullable(),
+    sessionId: z.string().nullable(),
+    meetingId: z.string().nullable(),
+    inReplyTo: MessageId.nullable(),
+    content: z.unknown(),
+    metadata: Metadata,
+    status: z.enum(['queued', 'delivered', 'failed', 'dead']),
+    acknowledgedAt: timestamp.nullable(),
+    createdAt: timestamp,
+  })
+  .openapi('Message');
+
+export const DeliveryAttempt = z
+  .object({
+    attempt: z.number().int(),
+    at: timestamp,
+    durationMs: z.number().int(),
+    responseStatus: z.number().int().nullable(),
+    error: z.string().nullable(),
+  })
+  .openapi('DeliveryAttempt');
+
+export const Delivery = z
+  .object({
+    id: z.string().openapi({ description: 'Also the webhook-id header of every attempt' }),
+    status: z.enum(['queued', 'delivered', 'failed', 'dead']),
+    attempts: z.number().int(),
+    nextAttemptAt: timestamp.nullable(),
+    lastError: z.string().nullable(),
+  })
+  .openapi('Delivery');
+
+export const idempotencyKeyHeader = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .openapi({ description: 'Same key and body: the first response again, nothing created twice.' }),
+});

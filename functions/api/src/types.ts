@@ -1,0 +1,20 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Config, Db, Principal, ServiceBinding } from '@agent-messaging/core';
+
+export interface Bindings {
+  DISPATCHER: ServiceBinding;
+  [variable: string]: unknown;
+}
+
+export interface Variables {
+  config: Config;
+  db: Db;
+  principal: Principal;
+}
+
+export interface AppEnv {
+  Bindings: Bindings;
+  Variables: Variables;
+}
+
+export type App = OpenAPIHono<AppEnv>;

@@ -1,0 +1,45 @@
+import { callDispatcher, loadConfig, type ServiceBinding } from '@agent-messaging/core';
+
+/** Dispatcher calls per sweep step: each claims a batch and delivers it with bounded concurrency. */
+const PARALLEL_DISPATCHES = 4;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One step: asks the dispatcher to claim and deliver due deliveries. True when a batch came back
+ * full, i.e. there is probably more due right now.
+ */
+async function sweepDeliveries(dispatcher: ServiceBinding, batch: number): Promise<boolean> {
+  const results = await Promise.allSettled(
+    Array.from({ length: PARALLEL_DISPATCHES }, () => callDispatcher(dispatcher, { limit: batch })),
+  );
+  let full = false;
+  for (const result of results) {
+    if (result.status === 'rejected') console.error('sweep: dispatcher call failed', String(result.reason));
+    else if (result.value.claimed >= batch) full = true;
+  }
+  return full;
+}
+
+/**
+ * A cron fires at most once a minute in the cloud, so one run loops in short steps for up to
+ * SWEEP_BUDGET_MS; locally the stack fires it every second with a budget of 0 (a single pass).
+ * A step that finds a full batch goes again at once (within the budget).
+ */
+export async function sweep(env: Record<string, unknown> & { DISPATCHER: ServiceBinding }): Promise<void> {
+  const config = loadConfig(env);
+  const deadline = Date.now() + config.SWEEP_BUDGET_MS;
+  for (;;) {
+    const more = await sweepDeliveries(env.DISPATCHER, config.DISPATCH_BATCH);
+    if (Date.now() >= deadline) return;
+    if (more) continue;
+    if (Date.now() + config.SWEEP_STEP_MS >= deadline) return;
+    await sleep(config.SWEEP_STEP_MS);
+  }
+}
+
+export default {
+  async scheduled(_controller: unknown, env: Record<string, unknown> & { DISPATCHER: ServiceBinding }) {
+    await sweep(env);
+  },
+};

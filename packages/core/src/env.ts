@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { fromBase64 } from './crypto';
+
+const flag = z
+  .enum(['true', 'false', '1', '0'])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
+const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+
+/** Every setting of every function, validated once per worker isolate; anything wrong fails closed. */
+export const configSchema = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection string'),
+  ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters'),
+  ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => {
+      try {
+        return fromBase64(v).length === 32;
+      } catch {
+        return false;
+      }
+    }, 'must be the base64 of 32 random bytes'),
+  ALLOW_PRIVATE_ENDPOINTS: flag,
+  /** Local only: `host:port` of the WebSocket-to-TCP proxy standing in for Neon's edge. */
+  NEON_WS_PROXY: z.string().optional(),
+  DELIVERY_TIMEOUT_MS: ms(10_000),
+  RETRY_BASE_MS: ms(1_000),
+  RETRY_MAX_MS: ms(600_000),
+  MAX_DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  /** How long one scheduled sweeper run keeps looping (cron fires once a minute in the cloud). */
+  SWEEP_BUDGET_MS: ms(25_000),
+  SWEEP_STEP_MS: ms(1_000),
+  /** Deliveries per dispatcher call, and how many of them run at once (Workers allow 6 connections). */
+  DISPATCH_BATCH: z.coerce.number().int().min(1).max(100).default(25),
+  DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(6).default(6),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const cache = new WeakMap<object, Config>();
+
+/** Parses the worker's env (bindings are strings); names the bad variables, never their values. */
+export function loadConfig(env: object): Config {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  cache.set(env, parsed.data);
+  return parsed.data;
+}

@@ -1,0 +1,94 @@
+// One error type for everything a caller can get wrong, rendered as RFC 9457 problem+json.
+
+const titles = {
+  validation_failed: 'Request is not valid',
+  invalid_json: 'Body is not valid JSON',
+  payload_too_large: 'Body is too large',
+  unsupported_media_type: 'Body must be application/json',
+  unauthorized: 'Missing or invalid credentials',
+  forbidden: 'Not allowed for this credential',
+  not_found: 'Not found',
+  organization_not_found: 'Organization not found',
+  agent_not_found: 'Agent not found',
+  message_not_found: 'Message not found',
+  session_not_found: 'Session not found',
+  meeting_not_found: 'Meeting not found',
+  method_not_allowed: 'Method not allowed',
+  idempotency_conflict: 'Idempotency-Key reused with another request',
+  idempotency_in_progress: 'A request with this Idempotency-Key is still running',
+  external_id_taken: 'externalId is already taken',
+  agent_inactive: 'Agent is deactivated',
+  endpoint_not_allowed: 'Endpoint URL is not allowed',
+  not_dead: 'Delivery is not dead',
+  agent_busy: 'Agent is waiting for a reply',
+  session_busy: 'Session already has a pending request',
+  session_ended: 'Session has ended',
+  no_pending_request: 'Nothing to reply to',
+  already_replied: 'Request was already answered',
+  timeout: 'Timed out waiting for a reply',
+  not_host: 'Only the host may do this',
+  host_cannot_leave: 'The host cannot leave',
+  meeting_not_active: 'Meeting is not active',
+  meeting_not_ready: 'Meeting cannot start yet',
+  meeting_ended: 'Meeting has ended',
+  not_a_participant: 'Not a participant of this meeting',
+  not_invited: 'Not invited to this meeting',
+  not_your_turn: 'It is not your turn',
+  turn_expired: 'Your turn has expired',
+  misconfigured: 'Service is misconfigured',
+  service_unavailable: 'Service is unavailable',
+  internal_error: 'Internal error',
+} as const;
+
+export type ProblemCode = keyof typeof titles;
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ProblemCode;
+  [extension: string]: unknown;
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ProblemCode,
+    detail?: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(detail ?? titles[code]);
+    this.name = 'AppError';
+  }
+
+  toProblem(): Problem {
+    return {
+      type: `urn:agent-messaging:problem:${this.code}`,
+      title: titles[this.code],
+      status: this.status,
+      detail: this.message,
+      code: this.code,
+      ...this.extensions,
+    };
+  }
+}
+
+export type Resource = 'organization' | 'agent' | 'message' | 'session' | 'meeting';
+
+export const fail = {
+  validation: (detail: string, errors?: { path: string; message: string }[]) =>
+    new AppError(400, 'validation_failed', detail, errors ? { errors } : {}),
+  unauthorized: (detail = 'Send Authorization: Bearer <token>.') => new AppError(401, 'unauthorized', detail),
+  forbidden: (detail: string) => new AppError(403, 'forbidden', detail),
+  notFound: (resource: Resource, id?: string) =>
+    new AppError(404, `${resource}_not_found`, id ? `No ${resource} ${id} here.` : `No such ${resource} here.`),
+  conflict: (code: ProblemCode, detail?: string) => new AppError(409, code, detail),
+  noRoute: () => new AppError(404, 'not_found', 'No such route.'),
+  payloadTooLarge: () => new AppError(413, 'payload_too_large'),
+};
+
+export function problemFromUnknown(error: unknown): Problem {
+  if (error instanceof AppError) return error.toProblem();
+  return new AppError(500, 'internal_error', 'Something went wrong on our side.').toProblem();
+}

@@ -1,0 +1,56 @@
+import { and, eq } from 'drizzle-orm';
+import { sha256Hex } from './crypto';
+import type { Tx } from './db';
+import { fail } from './errors';
+import { canonicalJson } from './json';
+import { idempotencyKeys } from './schema';
+
+export interface IdempotencyScope {
+  principalId: string;
+  /** The caller's `Idempotency-Key`; without one the operation just runs. */
+  key: string | undefined;
+  /** What identifies the request: route and body. */
+  request: unknown;
+}
+
+export interface StoredResponse<T> {
+  status: number;
+  body: T;
+  replayed: boolean;
+}
+
+/**
+ * Runs `operation` at most once per (principal, key) inside the caller's transaction. The key row is
+ * inserted first, so a concurrent twin blocks on it and then reads the committed response.
+ */
+export async function withIdempotency<T>(
+  tx: Tx,
+  scope: IdempotencyScope,
+  operation: () => Promise<{ status: number; body: T }>,
+): Promise<StoredResponse<T>> {
+  if (!scope.key) return { ...(await operation()), replayed: false };
+  if (scope.key.length > 255) throw fail.validation('Idempotency-Key must be at most 255 characters.');
+  const requestHash = await sha256Hex(canonicalJson(scope.request));
+  const [claimed] = await tx
+    .insert(idempotencyKeys)
+    .values({ principalId: scope.principalId, key: scope.key, requestHash })
+    .onConflictDoNothing()
+    .returning({ key: idempotencyKeys.key });
+  if (claimed) {
+    const response = await operation();
+    await tx
+      .update(idempotencyKeys)
+      .set({ responseStatus: response.status, responseBody: response.body })
+      .where(and(eq(idempotencyKeys.principalId, scope.principalId), eq(idempotencyKeys.key, scope.key)));
+    return { ...response, replayed: false };
+  }
+  const [stored] = await tx
+    .select()
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.principalId, scope.principalId), eq(idempotencyKeys.key, scope.key)));
+  if (!stored || stored.requestHash !== requestHash) {
+    throw fail.conflict('idempotency_conflict', 'This Idempotency-Key was used with a different request.');
+  }
+  if (stored.responseStatus === null) throw fail.conflict('idempotency_in_progress');
+  return { status: stored.responseStatus, body: stored.responseBody as T, replayed: true };
+}

@@ -1,0 +1,26 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import { requireKind } from '../../auth';
+import type { Ctx } from '../../context';
+import { apiKeys, agents } from '../../schema';
+import { agentView } from '../../views';
+import { findAgent } from './find-agent';
+
+/** Deactivates the agent and revokes its tokens; its messages and history stay. Idempotent. */
+export async function deactivateAgent(ctx: Ctx, agentId: string) {
+  const { organizationId } = requireKind(ctx.principal, 'organization');
+  return ctx.db.transaction(async (tx) => {
+    const existing = await findAgent(tx, organizationId, agentId);
+    if (existing.status === 'deactivated') return { agent: agentView(existing) };
+    const now = new Date();
+    await tx
+      .update(apiKeys)
+      .set({ revokedAt: now })
+      .where(and(eq(apiKeys.agentId, agentId), isNull(apiKeys.revokedAt)));
+    const [agent] = await tx
+      .update(agents)
+      .set({ status: 'deactivated', deactivatedAt: now, updatedAt: now })
+      .where(eq(agents.id, agentId))
+      .returning();
+    return { agent: agentView(agent ?? existing) };
+  });
+}

@@ -1,0 +1,239 @@
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import pMap from 'p-map';
+import { Webhook } from 'standardwebhooks';
+import { decryptSecret } from '../../crypto';
+import type { Db } from '../../db';
+import { checkEndpointUrl } from '../../endpoint-url';
+import type { Config } from '../../env';
+import { agents, deliveries, deliveryAttempts, messages } from '../../schema';
+import { messageView } from '../../views';
+import { retryDelayMs } from './backoff';
+import { type Claim, claimDeliveries } from './claim-deliveries';
+
+type DispatchConfig = Pick<
+  Config,
+  | 'DELIVERY_TIMEOUT_MS'
+  | 'RETRY_BASE_MS'
+  | 'RETRY_MAX_MS'
+  | 'MAX_DELIVERY_ATTEMPTS'
+  | 'DISPATCH_CONCURRENCY'
+  | 'ALLOW_PRIVATE_ENDPOINTS'
+  | 'ENCRYPTION_KEY'
+>;
+
+export interface DispatchSummary {
+  claimed: number;
+  delivered: number;
+  failed: number;
+  dead: number;
+}
+
+/** What one attempt came to. `final` outcomes are not retried. */
+interface Outcome {
+  ok: boolean;
+  final: boolean;
+  responseStatus: number | null;
+  error: string | null;
+  /** 410 Gone: the agent asked us to stop pushing to this URL. */
+  gone?: string;
+}
+
+const MAX_ANSWER_BYTES = 256 * 1024;
+
+/**
+ * Claims due deliveries (the given ids, or any that are due) and pushes each to its agent's
+ * endpoint with bounded concurrency: a Worker keeps at most 6 connections open at once.
+ */
+export async function dispatch(
+  db: Db,
+  config: DispatchConfig,
+  options: { ids?: string[]; limit: number },
+): Promise<DispatchSummary> {
+  const claims = await claimDeliveries(db, {
+    ...options,
+    leaseMs: config.DELIVERY_TIMEOUT_MS + 5_000,
+  });
+  const summary: DispatchSummary = { claimed: claims.length, delivered: 0, failed: 0, dead: 0 };
+  await pMap(
+    claims,
+    async (claim) => {
+      summary[await attempt(db, config, claim)] += 1;
+    },
+    { concurrency: config.DISPATCH_CONCURRENCY },
+  );
+  return summary;
+}
+
+async function loadTarget(db: Db, deliveryId: string) {
+  const [target] = await db
+    .select({ delivery: deliveries, agent: agents, message: messages })
+    .from(deliveries)
+    .innerJoin(agents, eq(agents.id, deliveries.agentId))
+    .leftJoin(messages, eq(messages.id, deliveries.messageId))
+    .where(eq(deliveries.id, deliveryId));
+  if (!target) throw new Error(`claimed delivery ${deliveryId} vanished`);
+  return target;
+}
+
+type Target = Awaited<ReturnType<typeof loadTarget>>;
+
+function buildPayload({ delivery, agent, message }: Target) {
+  const base = { type: delivery.type, deliveryId: delivery.id, agentId: agent.id };
+  switch (delivery.type) {
+    case 'message':
+    case 'sync_request':
+      if (!message) throw new Error(`${delivery.type} delivery ${delivery.id} has no message`);
+      return { ...base, message: messageView(message, delivery.status) };
+    default:
+      throw new Error(`no payload for ${delivery.type} deliveries`);
+  }
+}
+
+/** Why this delivery cannot be pushed at all, if it cannot. */
+function unpushable({ agent }: Target, allowPrivate: boolean): string | null {
+  if (agent.status !== 'active') return 'agent is deactivated';
+  if (!agent.endpointUrl) return 'agent has no endpoint; the message waits in its inbox';
+  if (agent.endpointDisabledAt) return 'endpoint answered 410 Gone and is disabled until its URL is set again';
+  try {
+    checkEndpointUrl(agent.endpointUrl, allowPrivate);
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** The answer's text, cut off at MAX_ANSWER_BYTES so a hostile endpoint cannot exhaust memory. */
+async function readAnswer(response: Response): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      await reader.cancel();
+      break;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+async function post(target: Target, config: DispatchConfig): Promise<Outcome> {
+  const url = target.agent.endpointUrl as string;
+  const body = JSON.stringify(buildPayload(target));
+  const secret = await decryptSecret(target.agent.signingSecretEncrypted, config.ENCRYPTION_KEY);
+  const sentAt = new Date();
+  const signature = new Webhook(secret).sign(target.delivery.id, sentAt, body);
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'AgentMessaging-Dispatcher/1',
+        'webhook-id': target.delivery.id,
+        'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
+        'webhook-signature': signature,
+      },
+      body,
+      // A redirect could lead anywhere, including our own network: it counts as a failure.
+      redirect: 'manual',
+      signal: AbortSignal.timeout(config.DELIVERY_TIMEOUT_MS),
+    });
+  } catch (error) {
+    const timedOut = (error as Error).name === 'TimeoutError';
+    return {
+      ok: false,
+      final: false,
+      responseStatus: null,
+      error: timedOut ? `no answer within ${config.DELIVERY_TIMEOUT_MS} ms` : `request failed: ${(error as Error).message}`,
+    };
+  }
+  const answer = await readAnswer(response).catch(() => '');
+  if (response.ok) return { ok: true, final: true, responseStatus: response.status, error: null };
+  if (response.status === 410) {
+    return { ok: false, final: true, responseStatus: 410, error: 'endpoint answered 410 Gone', gone: url };
+  }
+  return {
+    ok: false,
+    final: false,
+    responseStatus: response.status,
+    error: `endpoint answered ${response.status}${answer ? `: ${answer.slice(0, 200)}` : ''}`.slice(0, 1000),
+  };
+}
+
+async function attempt(db: Db, config: DispatchConfig, claim: Claim): Promise<'delivered' | 'failed' | 'dead'> {
+  const target = await loadTarget(db, claim.id);
+  const startedAt = new Date();
+  let outcome: Outcome;
+  const reason = unpushable(target, config.ALLOW_PRIVATE_ENDPOINTS);
+  if (reason) {
+    outcome = { ok: false, final: true, responseStatus: null, error: reason };
+  } else if (target.message?.acknowledgedAt) {
+    outcome = { ok: true, final: true, responseStatus: null, error: 'already acknowledged through the inbox' };
+  } else {
+    outcome = await post(target, config);
+  }
+
+  const { delivery } = target;
+  const seriesFailures = claim.attempt - (delivery.attemptLimit - config.MAX_DELIVERY_ATTEMPTS);
+  const status = outcome.ok
+    ? 'delivered'
+    : outcome.final || claim.attempt >= delivery.attemptLimit
+      ? 'dead'
+      : 'failed';
+  const now = new Date();
+
+  await db.transaction(async (tx) => {
+    await tx.insert(deliveryAttempts).values({
+      deliveryId: delivery.id,
+      attempt: claim.attempt,
+      startedAt,
+      durationMs: now.getTime() - startedAt.getTime(),
+      responseStatus: outcome.responseStatus,
+      error: outcome.error,
+    });
+    // Conditional on the claim: if our lease ran out and someone re-claimed, theirs is the word.
+    await tx
+      .update(deliveries)
+      .set({
+        status,
+        lastError: outcome.ok ? null : outcome.error,
+        deliveredAt: outcome.ok ? now : null,
+        nextAttemptAt:
+          status === 'failed'
+            ? new Date(now.getTime() + retryDelayMs(seriesFailures, config.RETRY_BASE_MS, config.RETRY_MAX_MS))
+            : now,
+      })
+      .where(
+        and(
+          eq(deliveries.id, delivery.id),
+          eq(deliveries.attempts, claim.attempt),
+          inArray(deliveries.status, ['queued', 'failed']),
+        ),
+      );
+    if (outcome.ok && target.message) {
+      // A 2xx from the endpoint acknowledges the message: it leaves the inbox.
+      await tx
+        .update(messages)
+        .set({ acknowledgedAt: sql`coalesce(${messages.acknowledgedAt}, now())` })
+        .where(and(eq(messages.id, target.message.id), isNull(messages.acknowledgedAt)));
+    }
+    if (outcome.gone) {
+      await tx
+        .update(agents)
+        .set({ endpointDisabledAt: now })
+        .where(and(eq(agents.id, target.agent.id), eq(agents.endpointUrl, outcome.gone)));
+    }
+  });
+  return status;
+}

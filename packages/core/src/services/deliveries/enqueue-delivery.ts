@@ -1,0 +1,41 @@
+import type { Tx } from '../../db';
+import { newId } from '../../ids';
+import { type agents, deliveries, type deliveryType } from '../../schema';
+
+type Recipient = Pick<typeof agents.$inferSelect, 'id' | 'organizationId' | 'endpointUrl' | 'endpointDisabledAt'>;
+
+export interface DeliverySubject {
+  type: (typeof deliveryType.enumValues)[number];
+  messageId?: string;
+  meetingId?: string;
+  eventSeq?: number;
+  turnNumber?: number;
+}
+
+/** True when the agent has an endpoint we may push to. */
+export function canPush(agent: Recipient): boolean {
+  return agent.endpointUrl !== null && agent.endpointDisabledAt === null;
+}
+
+/**
+ * Adds outbox rows, in the caller's transaction, for the recipients that have a working endpoint;
+ * returns their ids (the webhook-ids) for the caller to hand to the dispatcher after commit.
+ */
+export async function enqueueDeliveries(
+  tx: Tx,
+  items: { agent: Recipient; subject: DeliverySubject }[],
+  attemptLimit: number,
+): Promise<string[]> {
+  const rows = items
+    .filter(({ agent }) => canPush(agent))
+    .map(({ agent, subject }) => ({
+      id: newId('delivery'),
+      organizationId: agent.organizationId,
+      agentId: agent.id,
+      attemptLimit,
+      ...subject,
+    }));
+  if (rows.length === 0) return [];
+  await tx.insert(deliveries).values(rows);
+  return rows.map((row) => row.id);
+}

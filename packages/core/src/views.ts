@@ -1,0 +1,50 @@
+import type { agents, deliveryStatus, messages, organizations } from './schema';
+
+// The wire shapes (camelCase, ISO times). One function per resource so every route says it once.
+
+type Row<T extends { $inferSelect: unknown }> = T['$inferSelect'];
+export type DeliveryStatus = (typeof deliveryStatus.enumValues)[number];
+
+export function organizationView(row: Row<typeof organizations>) {
+  return { id: row.id, externalId: row.externalId, name: row.name, createdAt: row.createdAt.toISOString() };
+}
+
+export function agentView(row: Row<typeof agents>) {
+  return {
+    id: row.id,
+    organizationId: row.organizationId,
+    externalId: row.externalId,
+    name: row.name,
+    description: row.description,
+    endpointUrl: row.endpointUrl,
+    endpointDisabled: row.endpointDisabledAt !== null,
+    metadata: row.metadata,
+    status: row.status,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/**
+ * A message's status is its push delivery's status; a message with nothing to push (no endpoint)
+ * is `queued` until its recipient acknowledges it from the inbox.
+ */
+export function messageView(row: Row<typeof messages>, deliveryStatus: DeliveryStatus | null) {
+  return {
+    id: row.id,
+    kind: row.kind,
+    from: row.senderId,
+    to: row.recipientId,
+    sessionId: row.sessionId,
+    meetingId: row.meetingId,
+    inReplyTo: row.inReplyToId,
+    content: row.content,
+    metadata: row.metadata,
+    status: deliveryStatus ?? (row.acknowledgedAt ? 'delivered' : 'queued'),
+    acknowledgedAt: row.acknowledgedAt?.toISOString() ?? null,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+export type OrganizationView = ReturnType<typeof organizationView>;
+export type AgentView = ReturnType<typeof agentView>;
+export type MessageView = ReturnType<typeof messageView>;

