@@ -1,0 +1,5 @@
+export * from './build';
+export * from './database-server';
+export * from './migrate';
+export * from './postgres';
+export * from './workers';

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { startWorkers } from '@agent-messaging/local';
+import pg from 'pg';
+import { inject } from 'vitest';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
+export interface CallOptions {
+  token?: string | undefined;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface CallResult<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/**
+ * The real stack for one test file: a fresh database copied from the migrated template and the
+ * three workers in miniflare. Fast delivery settings; the sweeper only runs when a test fires it.
+ */
+export async function startTestStack(vars: Record<string, string> = {}) {
+  const { postgresUrl, wsProxy, scripts, encryptionKey } = inject('stack');
+  const name = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const admin = new pg.Client({ connectionString: postgresUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE am_template`);
+  await admin.end();
+  const databaseUrl = postgresUrl.replace(/\/postgres$/, `/${name}`);
+
+  const workers = await startWorkers({
+    scripts,
+    vars: {
+      DATABASE_URL: databaseUrl,
+      NEON_WS_PROXY: wsProxy,
+      ADMIN_TOKEN,
+      ENCRYPTION_KEY: encryptionKey,
+      ALLOW_PRIVATE_ENDPOINTS: 'true',
+      DELIVERY_TIMEOUT_MS: '2000',
+      RETRY_BASE_MS: '50',
+      RETRY_MAX_MS: '200',
+      MAX_DELIVERY_ATTEMPTS: '4',
+      SWEEP_BUDGET_MS: '0',
+      ...vars,
+    },
+  });
+  const sql = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+
+  async function call<T = any>(method: string, path: string, options: CallOptions = {}): Promise<CallResult<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(`${workers.apiUrl}${path}`, { method, headers, body });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+  }
+
+  return {
+    apiUrl: workers.apiUrl,
+    call,
+    sweep: workers.sweep,
+    sql,
+    stop: async () => {
+      await sql.end();
+      await workers.stop();
+    },
+  };
+}
+
+export type TestStack = Awaited<ReturnType<typeof startTestStack>>;
+
+/** An organization with its key, made through the API. */
+export async function createOrganization(stack: TestStack, name = 'Acme') {
+  const { status, body } = await stack.call('POST', '/v1/organizations', { token: ADMIN_TOKEN, body: { name } });
+  if (status !== 201) throw new Error(`create organization: ${status} ${JSON.stringify(body)}`);
+  return body as { organization: { id: string }; apiKey: string };
+}
+
+export interface TestAgent {
+  id: string;
+  token: string;
+  signingSecret: string;
+}
+
+export async function createAgent(
+  stack: TestStack,
+  orgKey: string,
+  input: { name?: string; endpointUrl?: string; externalId?: string } = {},
+): Promise<TestAgent> {
+  const { status, body } = await stack.call('POST', '/v1/agents', {
+    token: orgKey,
+    body: { name: input.name ?? 'agent', ...input },
+  });
+  if (status !== 201) throw new Error(`create agent: ${status} ${JSON.stringify(body)}`);
+  return { id: body.agent.id, token: body.token, signingSecret: body.signingSecret };
+}
+
+/** Polls `check` until it returns a truthy value (for effects that happen after a response). */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -1,0 +1,35 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { generateEncryptionKey } from '@agent-messaging/core';
+import { bundleWorkers, ensureDatabase, migrate, startDatabaseServer } from '@agent-messaging/local';
+import type { TestProject } from 'vitest/node';
+
+export const TEMPLATE_DATABASE = 'am_template';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: {
+      postgresUrl: string;
+      wsProxy: string;
+      scripts: { api: string; dispatcher: string; sweeper: string };
+      encryptionKey: string;
+    };
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const workDir = await mkdtemp(join(process.cwd(), '.tmp-test-'));
+  const server = await startDatabaseServer(join(workDir, 'postgres'), { throwaway: true });
+  await migrate(await ensureDatabase(server.postgres, TEMPLATE_DATABASE));
+  const scripts = await bundleWorkers(join(workDir, 'build'));
+  project.provide('stack', {
+    postgresUrl: server.postgres.url('postgres'),
+    wsProxy: server.wsProxy,
+    scripts,
+    encryptionKey: generateEncryptionKey(),
+  });
+  return async () => {
+    await server.stop();
+    await rm(workDir, { recursive: true, force: true });
+  };
+}
