@@ -4,6 +4,7 @@ import type { Ctx } from '../../context';
 import { fail } from '../../errors';
 import { newId } from '../../ids';
 import { withIdempotency } from '../../idempotency';
+import { jsonValue } from '../../json';
 import { agents, messages } from '../../schema';
 import { messageView } from '../../views';
 import { enqueueDeliveries } from '../deliveries/enqueue-delivery';
@@ -48,7 +49,7 @@ export async function sendMessage(ctx: Ctx, input: SendMessageInput, idempotency
               kind: 'user' as const,
               senderId: sender.agentId,
               recipientId,
-              content: input.content,
+              content: jsonValue(input.content),
               metadata: input.metadata ?? {},
             })),
           )
