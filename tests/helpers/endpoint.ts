@@ -12,7 +12,8 @@ export interface ReceivedRequest {
  * (by default 200 {}); every request is recorded.
  */
 export async function startEndpoint(
-  respond: (request: ReceivedRequest, index: number) => Response | Promise<Response> = () => Response.json({}),
+  respond: (request: ReceivedRequest, index: number) => Response | Promise<Response> = () =>
+    Response.json({}),
 ) {
   const received: ReceivedRequest[] = [];
   const server = createAdaptorServer({

@@ -48,7 +48,11 @@ export async function startTestStack(vars: Record<string, string> = {}) {
   });
   const sql = new pg.Pool({ connectionString: databaseUrl, max: 2 });
 
-  async function call<T = any>(method: string, path: string, options: CallOptions = {}): Promise<CallResult<T>> {
+  async function call<T = any>(
+    method: string,
+    path: string,
+    options: CallOptions = {},
+  ): Promise<CallResult<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     let body: string | undefined;
@@ -77,7 +81,10 @@ export type TestStack = Awaited<ReturnType<typeof startTestStack>>;
 
 /** An organization with its key, made through the API. */
 export async function createOrganization(stack: TestStack, name = 'Acme') {
-  const { status, body } = await stack.call('POST', '/v1/organizations', { token: ADMIN_TOKEN, body: { name } });
+  const { status, body } = await stack.call('POST', '/v1/organizations', {
+    token: ADMIN_TOKEN,
+    body: { name },
+  });
   if (status !== 201) throw new Error(`create organization: ${status} ${JSON.stringify(body)}`);
   return body as { organization: { id: string }; apiKey: string };
 }
@@ -102,7 +109,10 @@ export async function createAgent(
 }
 
 /** Polls `check` until it returns a truthy value (for effects that happen after a response). */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, createAgent, createOrganization, startTestStack, type TestStack } from '../helpers/stack';
+import {
+  ADMIN_TOKEN,
+  createAgent,
+  createOrganization,
+  startTestStack,
+  type TestStack,
+} from '../helpers/stack';
 
 let stack: TestStack;
 let orgKey: string;
@@ -31,9 +37,15 @@ describe('organizations', () => {
   });
 
   it('refuses a second organization with the same externalId', async () => {
-    const first = await stack.call('POST', '/v1/organizations', { token: ADMIN_TOKEN, body: { name: 'X', externalId: 'dup' } });
+    const first = await stack.call('POST', '/v1/organizations', {
+      token: ADMIN_TOKEN,
+      body: { name: 'X', externalId: 'dup' },
+    });
     expect(first.status).toBe(201);
-    const second = await stack.call('POST', '/v1/organizations', { token: ADMIN_TOKEN, body: { name: 'Y', externalId: 'dup' } });
+    const second = await stack.call('POST', '/v1/organizations', {
+      token: ADMIN_TOKEN,
+      body: { name: 'Y', externalId: 'dup' },
+    });
     expect(second.status).toBe(409);
     expect(second.body.code).toBe('external_id_taken');
   });
@@ -63,7 +75,12 @@ describe('agents', () => {
     expect(created.body.token).toMatch(/^am_agt_/);
     expect(created.body.signingSecret).toMatch(/^whsec_/);
     const agent = created.body.agent;
-    expect(agent).toMatchObject({ name: 'Support bot', externalId: 'support-1', status: 'active', metadata: { tier: 1 } });
+    expect(agent).toMatchObject({
+      name: 'Support bot',
+      externalId: 'support-1',
+      status: 'active',
+      metadata: { tier: 1 },
+    });
 
     const read = await stack.call('GET', `/v1/agents/${agent.id}`, { token: orgKey });
     expect(read.body.agent).toEqual(agent);
@@ -76,14 +93,21 @@ describe('agents', () => {
       body: { name: 'Support', description: null, endpointUrl: null },
     });
     expect(updated.status).toBe(200);
-    expect(updated.body.agent).toMatchObject({ name: 'Support', description: null, endpointUrl: null, externalId: 'support-1' });
+    expect(updated.body.agent).toMatchObject({
+      name: 'Support',
+      description: null,
+      endpointUrl: null,
+      externalId: 'support-1',
+    });
 
     const deactivated = await stack.call('DELETE', `/v1/agents/${agent.id}`, { token: orgKey });
     expect(deactivated.body.agent.status).toBe('deactivated');
     const again = await stack.call('DELETE', `/v1/agents/${agent.id}`, { token: orgKey });
     expect(again.status).toBe(200);
     // Its token is revoked at once; its record stays.
-    const withOldToken = await stack.call('GET', `/v1/messages/msg_01jd6s5v1xe8rb8xgsnq8mq2gx`, { token: created.body.token });
+    const withOldToken = await stack.call('GET', `/v1/messages/msg_01jd6s5v1xe8rb8xgsnq8mq2gx`, {
+      token: created.body.token,
+    });
     expect(withOldToken.status).toBe(401);
     expect((await stack.call('GET', `/v1/agents/${agent.id}`, { token: orgKey })).status).toBe(200);
   });
@@ -113,24 +137,33 @@ describe('agents', () => {
     expect(rotated.status).toBe(200);
     expect(rotated.body.token).not.toBe(agent.token);
     expect(rotated.body.signingSecret).not.toBe(agent.signingSecret);
-    const probe = (token: string) => stack.call('POST', '/v1/messages', { token, body: { to: agent.id, content: 'x' } });
+    const probe = (token: string) =>
+      stack.call('POST', '/v1/messages', { token, body: { to: agent.id, content: 'x' } });
     expect((await probe(agent.token)).status).toBe(401);
     expect((await probe(rotated.body.token)).status).toBe(202);
   });
 
   it('keeps signing secrets encrypted at rest', async () => {
     const agent = await createAgent(stack, orgKey, { name: 'secretive' });
-    const { rows } = await stack.sql.query('SELECT signing_secret_encrypted FROM agents WHERE id = $1', [agent.id]);
+    const { rows } = await stack.sql.query('SELECT signing_secret_encrypted FROM agents WHERE id = $1', [
+      agent.id,
+    ]);
     expect(rows[0].signing_secret_encrypted).toMatch(/^v1\./);
     expect(rows[0].signing_secret_encrypted).not.toContain(agent.signingSecret.slice(6));
   });
 
   it('refuses an externalId already used in the organization, but not in another one', async () => {
     await createAgent(stack, orgKey, { name: 'a', externalId: 'same' });
-    const dup = await stack.call('POST', '/v1/agents', { token: orgKey, body: { name: 'b', externalId: 'same' } });
+    const dup = await stack.call('POST', '/v1/agents', {
+      token: orgKey,
+      body: { name: 'b', externalId: 'same' },
+    });
     expect(dup.status).toBe(409);
     expect(dup.body.code).toBe('external_id_taken');
-    const elsewhere = await stack.call('POST', '/v1/agents', { token: otherOrgKey, body: { name: 'b', externalId: 'same' } });
+    const elsewhere = await stack.call('POST', '/v1/agents', {
+      token: otherOrgKey,
+      body: { name: 'b', externalId: 'same' },
+    });
     expect(elsewhere.status).toBe(201);
   });
 });
@@ -144,7 +177,13 @@ describe('agents: bad input', () => {
     ['malformed JSON', {}, '{"name":', 400, 'invalid_json'],
     ['not JSON', { 'content-type': 'text/plain' }, 'name=x', 415, 'unsupported_media_type'],
     ['ftp endpoint', {}, { name: 'x', endpointUrl: 'ftp://example.com/x' }, 400, 'endpoint_not_allowed'],
-    ['endpoint with credentials', {}, { name: 'x', endpointUrl: 'https://u:p@example.com/x' }, 400, 'endpoint_not_allowed'],
+    [
+      'endpoint with credentials',
+      {},
+      { name: 'x', endpointUrl: 'https://u:p@example.com/x' },
+      400,
+      'endpoint_not_allowed',
+    ],
     ['not a URL', {}, { name: 'x', endpointUrl: 'not a url' }, 400, 'endpoint_not_allowed'],
   ];
   it.each(cases)('%s gives %i %s and creates nothing', async (_name, headers, body, status, code) => {
@@ -164,7 +203,9 @@ describe('agents: bad input', () => {
   });
 
   it('refuses a malformed id with 400 and an unknown one with 404', async () => {
-    expect((await stack.call('GET', '/v1/agents/nope', { token: orgKey })).body.code).toBe('validation_failed');
+    expect((await stack.call('GET', '/v1/agents/nope', { token: orgKey })).body.code).toBe(
+      'validation_failed',
+    );
     const unknown = await stack.call('GET', '/v1/agents/agt_01jd6s5v1xe8rb8xgsnq8mq2gx', { token: orgKey });
     expect(unknown.status).toBe(404);
     expect(unknown.body.code).toBe('agent_not_found');

@@ -1,7 +1,14 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ReceivedRequest, startEndpoint } from '../helpers/endpoint';
-import { createAgent, createOrganization, eventually, startTestStack, type TestAgent, type TestStack } from '../helpers/stack';
+import {
+  createAgent,
+  createOrganization,
+  eventually,
+  startTestStack,
+  type TestAgent,
+  type TestStack,
+} from '../helpers/stack';
 
 let stack: TestStack;
 let orgKey: string;
@@ -27,12 +34,16 @@ async function agentWithEndpoint(respond?: Parameters<typeof startEndpoint>[0]) 
 }
 
 async function send(to: string, content: unknown) {
-  const { status, body } = await stack.call('POST', '/v1/messages', { token: sender.token, body: { to, content } });
+  const { status, body } = await stack.call('POST', '/v1/messages', {
+    token: sender.token,
+    body: { to, content },
+  });
   expect(status).toBe(202);
   return body.message.id as string;
 }
 
-const readMessage = async (id: string) => (await stack.call('GET', `/v1/messages/${id}`, { token: orgKey })).body;
+const readMessage = async (id: string) =>
+  (await stack.call('GET', `/v1/messages/${id}`, { token: orgKey })).body;
 
 /** Fires the sweeper until the message's delivery reaches `status`. */
 async function sweepUntil(messageId: string, status: string) {
@@ -65,7 +76,10 @@ describe('delivery to an endpoint', () => {
     const messageId = await send(agent.id, { text: 'hello' });
     const request = await eventually(async () => endpoint.received[0]);
 
-    const verified = new Webhook(agent.signingSecret).verify(request.raw, request.headers) as Record<string, any>;
+    const verified = new Webhook(agent.signingSecret).verify(request.raw, request.headers) as Record<
+      string,
+      any
+    >;
     expect(verified).toMatchObject({
       type: 'message',
       agentId: agent.id,
@@ -79,8 +93,14 @@ describe('delivery to an endpoint', () => {
       return body.message.status === 'delivered' && body;
     });
     expect(read.message.acknowledgedAt).not.toBeNull();
-    expect(read.delivery).toMatchObject({ id: request.headers['webhook-id'], status: 'delivered', attempts: 1 });
-    expect(read.attempts).toEqual([expect.objectContaining({ attempt: 1, responseStatus: 200, error: null })]);
+    expect(read.delivery).toMatchObject({
+      id: request.headers['webhook-id'],
+      status: 'delivered',
+      attempts: 1,
+    });
+    expect(read.attempts).toEqual([
+      expect.objectContaining({ attempt: 1, responseStatus: 200, error: null }),
+    ]);
   });
 
   it('retries a flaky endpoint with backoff and delivers once, with one webhook-id across attempts', async () => {
@@ -156,7 +176,10 @@ describe('delivery to an endpoint', () => {
     expect((await readMessage(second)).delivery).toBeNull();
     expect(endpoint.received).toHaveLength(1);
 
-    const patched = await stack.call('PATCH', `/v1/agents/${agent.id}`, { token: orgKey, body: { endpointUrl: endpoint.url } });
+    const patched = await stack.call('PATCH', `/v1/agents/${agent.id}`, {
+      token: orgKey,
+      body: { endpointUrl: endpoint.url },
+    });
     expect(patched.body.agent.endpointDisabled).toBe(false);
   });
 });
@@ -195,7 +218,10 @@ describe('the sweeper', () => {
     const { agent, endpoint } = await agentWithEndpoint();
     const [row] = await insertUndispatched(agent.id, 'lease');
     // A dispatcher claimed attempt 1 (lease in the future) and died.
-    await stack.sql.query(`UPDATE deliveries SET attempts = 1, next_attempt_at = now() + interval '1 hour' WHERE id = $1`, [row?.id]);
+    await stack.sql.query(
+      `UPDATE deliveries SET attempts = 1, next_attempt_at = now() + interval '1 hour' WHERE id = $1`,
+      [row?.id],
+    );
     await stack.sweep();
     expect(endpoint.received).toHaveLength(0);
     await stack.sql.query(`UPDATE deliveries SET next_attempt_at = now() WHERE id = $1`, [row?.id]);

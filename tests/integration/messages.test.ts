@@ -19,7 +19,9 @@ let outsiderOrgKey: string;
 beforeAll(async () => {
   stack = await startTestStack();
   orgKey = (await createOrganization(stack, 'Acme')).apiKey;
-  [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map((name) => createAgent(stack, orgKey, { name })));
+  alice = await createAgent(stack, orgKey, { name: 'alice' });
+  bob = await createAgent(stack, orgKey, { name: 'bob' });
+  carol = await createAgent(stack, orgKey, { name: 'carol' });
   outsiderOrgKey = (await createOrganization(stack, 'Globex')).apiKey;
   outsider = await createAgent(stack, outsiderOrgKey, { name: 'mallory' });
 });
@@ -30,7 +32,11 @@ const send = (token: string, body: unknown, headers: Record<string, string> = {}
 
 describe('one-way messages', () => {
   it('stores a message for one recipient and answers 202', async () => {
-    const { status, body } = await send(alice.token, { to: bob.id, content: { text: 'hi' }, metadata: { topic: 'greeting' } });
+    const { status, body } = await send(alice.token, {
+      to: bob.id,
+      content: { text: 'hi' },
+      metadata: { topic: 'greeting' },
+    });
     expect(status).toBe(202);
     expect(body.message).toMatchObject({
       kind: 'user',
@@ -44,7 +50,10 @@ describe('one-way messages', () => {
     });
     expect(body.message.id).toMatch(/^msg_/);
     // Bob has no endpoint: no push delivery, the message waits in his inbox.
-    const { rows } = await stack.sql.query('SELECT count(*)::int AS n FROM deliveries WHERE message_id = $1', [body.message.id]);
+    const { rows } = await stack.sql.query(
+      'SELECT count(*)::int AS n FROM deliveries WHERE message_id = $1',
+      [body.message.id],
+    );
     expect(rows[0].n).toBe(0);
   });
 
@@ -90,7 +99,12 @@ describe('one-way messages: refusals leave nothing behind', () => {
     ['bad recipient id', () => ({ to: 'bob', content: 1 }), 400, 'validation_failed'],
     ['empty list', () => ({ to: [], content: 1 }), 400, 'validation_failed'],
     ['unknown field', () => ({ to: bob.id, content: 1, priority: 'high' }), 400, 'validation_failed'],
-    ['unknown recipient', () => ({ to: 'agt_01jd6s5v1xe8rb8xgsnq8mq2gx', content: 1 }), 404, 'agent_not_found'],
+    [
+      'unknown recipient',
+      () => ({ to: 'agt_01jd6s5v1xe8rb8xgsnq8mq2gx', content: 1 }),
+      404,
+      'agent_not_found',
+    ],
     ['recipient in another organization', () => ({ to: outsider.id, content: 1 }), 404, 'agent_not_found'],
     ['one unknown in a list', () => ({ to: [bob.id, outsider.id], content: 1 }), 404, 'agent_not_found'],
   ] as const)('%s', async (_name, body, status, code) => {
@@ -132,7 +146,9 @@ describe('Idempotency-Key', () => {
     expect(second.status).toBe(202);
     expect(second.body).toEqual(first.body);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
-    const { rows } = await stack.sql.query(`SELECT count(*)::int AS n FROM messages WHERE content = '{"order": 42}'`);
+    const { rows } = await stack.sql.query(
+      `SELECT count(*)::int AS n FROM messages WHERE content = '{"order": 42}'`,
+    );
     expect(rows[0].n).toBe(1);
   });
 
@@ -151,7 +167,9 @@ describe('Idempotency-Key', () => {
     );
     expect(responses.map((r) => r.status)).toEqual(Array(8).fill(202));
     expect(new Set(responses.map((r) => r.body.message.id)).size).toBe(1);
-    const { rows } = await stack.sql.query(`SELECT count(*)::int AS n FROM messages WHERE content = '"burst"'`);
+    const { rows } = await stack.sql.query(
+      `SELECT count(*)::int AS n FROM messages WHERE content = '"burst"'`,
+    );
     expect(rows[0].n).toBe(1);
   });
 

@@ -1,6 +1,6 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
 import { fail } from '@agent-messaging/core';
+import { swaggerUI } from '@hono/swagger-ui';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate } from './middleware/authenticate';
 import { database } from './middleware/database';
@@ -27,10 +27,10 @@ export function createApp() {
   app.notFound(() => problemResponse(fail.noRoute()));
 
   app.use('/v1/*', database(), (c, next) =>
-    bodyLimit({ maxSize: c.var.config.MAX_BODY_BYTES, onError: () => problemResponse(fail.payloadTooLarge()) })(
-      c,
-      next,
-    ),
+    bodyLimit({
+      maxSize: c.var.config.MAX_BODY_BYTES,
+      onError: () => problemResponse(fail.payloadTooLarge()),
+    })(c, next),
   );
   app.use('/v1/*', authenticate());
   app.use('/healthz', database());

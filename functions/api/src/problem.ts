@@ -14,7 +14,11 @@ export function problemResponse(error: unknown): Response {
     problem = (httpExceptionCodes[error.status] as AppError).toProblem();
   } else if (error instanceof ConfigError) {
     console.error(error.message);
-    problem = new AppError(500, 'misconfigured', 'The service is misconfigured; its logs say how.').toProblem();
+    problem = new AppError(
+      500,
+      'misconfigured',
+      'The service is misconfigured; its logs say how.',
+    ).toProblem();
   } else {
     if (!(error instanceof AppError)) console.error('unhandled error', error);
     problem = problemFromUnknown(error);

@@ -78,7 +78,9 @@ export const Agent = z
     name,
     description: z.string().nullable(),
     endpointUrl: z.string().nullable(),
-    endpointDisabled: z.boolean().openapi({ description: 'The endpoint answered 410 Gone; set endpointUrl to re-enable.' }),
+    endpointDisabled: z
+      .boolean()
+      .openapi({ description: 'The endpoint answered 410 Gone; set endpointUrl to re-enable.' }),
     metadata: Metadata,
     status: z.enum(['active', 'deactivated']),
     createdAt: timestamp,

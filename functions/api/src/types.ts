@@ -1,5 +1,5 @@
-import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Config, Db, Principal, ServiceBinding } from '@agent-messaging/core';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 
 export interface Bindings {
   DISPATCHER: ServiceBinding;

@@ -4,7 +4,10 @@ import { z } from 'zod';
 // Internal worker, reached only through service bindings (api, sweeper): it has no public route.
 
 const DispatchRequest = z
-  .object({ ids: z.array(z.string()).min(1).max(100).optional(), limit: z.number().int().min(1).max(100).optional() })
+  .object({
+    ids: z.array(z.string()).min(1).max(100).optional(),
+    limit: z.number().int().min(1).max(100).optional(),
+  })
   .strict();
 
 interface Ctx {

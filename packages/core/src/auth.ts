@@ -56,7 +56,9 @@ export function requireKind<K extends PrincipalKind>(
   ...kinds: K[]
 ): Extract<Principal, { kind: K }> {
   if (!(kinds as PrincipalKind[]).includes(principal.kind)) {
-    throw fail.forbidden(`This needs ${kinds.map((k) => (k === 'organization' ? 'an organization key' : `an ${k} token`)).join(' or ')}.`);
+    throw fail.forbidden(
+      `This needs ${kinds.map((k) => (k === 'organization' ? 'an organization key' : `an ${k} token`)).join(' or ')}.`,
+    );
   }
   return principal as Extract<Principal, { kind: K }>;
 }

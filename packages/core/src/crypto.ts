@@ -62,7 +62,9 @@ async function importKey(keyBase64: string): Promise<CryptoKey> {
 export async function encryptSecret(plaintext: string, keyBase64: string): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const key = await importKey(keyBase64);
-  const ciphertext = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, encoder.encode(plaintext)));
+  const ciphertext = new Uint8Array(
+    await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, encoder.encode(plaintext)),
+  );
   return `v1.${toBase64(iv)}.${toBase64(ciphertext)}`;
 }
 
@@ -70,7 +72,11 @@ export async function decryptSecret(sealed: string, keyBase64: string): Promise<
   const [version, iv, ciphertext] = sealed.split('.');
   if (version !== 'v1' || !iv || !ciphertext) throw new Error('unknown secret encoding');
   const key = await importKey(keyBase64);
-  const plaintext = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: fromBase64(iv) }, key, fromBase64(ciphertext));
+  const plaintext = await crypto.subtle.decrypt(
+    { name: 'AES-GCM', iv: fromBase64(iv) },
+    key,
+    fromBase64(ciphertext),
+  );
   return new TextDecoder().decode(plaintext);
 }
 

@@ -22,7 +22,10 @@ function configureLocalProxy(proxy: string): void {
 }
 
 /** A pool for one request: Workers must not share sockets across requests. Close it when done. */
-export function openDb(config: Pick<Config, 'DATABASE_URL' | 'NEON_WS_PROXY'>): { db: Db; close: () => Promise<void> } {
+export function openDb(config: Pick<Config, 'DATABASE_URL' | 'NEON_WS_PROXY'>): {
+  db: Db;
+  close: () => Promise<void>;
+} {
   if (config.NEON_WS_PROXY) configureLocalProxy(config.NEON_WS_PROXY);
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 4 });
   // An idle client that errors (e.g. the socket drops) must not crash the isolate.

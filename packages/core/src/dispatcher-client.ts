@@ -31,8 +31,11 @@ export async function callDispatcher(dispatcher: ServiceBinding, request: Dispat
 export async function handOff(dispatcher: ServiceBinding, ids: string[], batchSize: number): Promise<void> {
   const batches: string[][] = [];
   for (let i = 0; i < ids.length; i += batchSize) batches.push(ids.slice(i, i + batchSize));
-  const results = await Promise.allSettled(batches.map((batch) => callDispatcher(dispatcher, { ids: batch })));
+  const results = await Promise.allSettled(
+    batches.map((batch) => callDispatcher(dispatcher, { ids: batch })),
+  );
   for (const result of results) {
-    if (result.status === 'rejected') console.warn('hand-off to dispatcher failed; the sweeper will retry', String(result.reason));
+    if (result.status === 'rejected')
+      console.warn('hand-off to dispatcher failed; the sweeper will retry', String(result.reason));
   }
 }

@@ -19,7 +19,8 @@ export function checkEndpointUrl(raw: string, allowPrivate: boolean): string {
   } catch {
     throw refuse('endpointUrl is not a valid URL.');
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw refuse('endpointUrl must be http or https.');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw refuse('endpointUrl must be http or https.');
   if (url.username || url.password) throw refuse('endpointUrl must not carry credentials.');
   if (allowPrivate) return url.toString();
 

@@ -11,15 +11,13 @@ const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback
 export const configSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection string'),
   ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters'),
-  ENCRYPTION_KEY: z
-    .string()
-    .refine((v) => {
-      try {
-        return fromBase64(v).length === 32;
-      } catch {
-        return false;
-      }
-    }, 'must be the base64 of 32 random bytes'),
+  ENCRYPTION_KEY: z.string().refine((v) => {
+    try {
+      return fromBase64(v).length === 32;
+    } catch {
+      return false;
+    }
+  }, 'must be the base64 of 32 random bytes'),
   ALLOW_PRIVATE_ENDPOINTS: flag,
   /** Local only: `host:port` of the WebSocket-to-TCP proxy standing in for Neon's edge. */
   NEON_WS_PROXY: z.string().optional(),
@@ -27,7 +25,11 @@ export const configSchema = z.object({
   RETRY_BASE_MS: ms(1_000),
   RETRY_MAX_MS: ms(600_000),
   MAX_DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(256 * 1024),
   /** How long one scheduled sweeper run keeps looping (cron fires once a minute in the cloud). */
   SWEEP_BUDGET_MS: ms(25_000),
   SWEEP_STEP_MS: ms(1_000),

@@ -82,7 +82,11 @@ export const fail = {
   unauthorized: (detail = 'Send Authorization: Bearer <token>.') => new AppError(401, 'unauthorized', detail),
   forbidden: (detail: string) => new AppError(403, 'forbidden', detail),
   notFound: (resource: Resource, id?: string) =>
-    new AppError(404, `${resource}_not_found`, id ? `No ${resource} ${id} here.` : `No such ${resource} here.`),
+    new AppError(
+      404,
+      `${resource}_not_found`,
+      id ? `No ${resource} ${id} here.` : `No such ${resource} here.`,
+    ),
   conflict: (code: ProblemCode, detail?: string) => new AppError(409, code, detail),
   noRoute: () => new AppError(404, 'not_found', 'No such route.'),
   payloadTooLarge: () => new AppError(413, 'payload_too_large'),

@@ -22,7 +22,12 @@ const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' 
 export const apiKeyKind = pgEnum('api_key_kind', ['organization', 'agent']);
 export const agentStatus = pgEnum('agent_status', ['active', 'deactivated']);
 export const messageKind = pgEnum('message_kind', ['user', 'system', 'timeout', 'ending']);
-export const deliveryType = pgEnum('delivery_type', ['message', 'sync_request', 'meeting_turn', 'meeting_event']);
+export const deliveryType = pgEnum('delivery_type', [
+  'message',
+  'sync_request',
+  'meeting_turn',
+  'meeting_event',
+]);
 export const deliveryStatus = pgEnum('delivery_status', ['queued', 'delivered', 'failed', 'dead']);
 export const sessionStatus = pgEnum('session_status', ['active', 'waiting', 'ended']);
 export const meetingStatus = pgEnum('meeting_status', ['created', 'ready', 'active', 'ended']);
@@ -176,10 +181,7 @@ export const meetingParticipants = pgTable(
   (t) => [
     primaryKey({ columns: [t.meetingId, t.agentId] }),
     uniqueIndex('meeting_participants_join_order_key').on(t.meetingId, t.joinOrder),
-    check(
-      'meeting_participants_joined_has_order',
-      sql`(${t.status} = 'invited') = (${t.joinOrder} IS NULL)`,
-    ),
+    check('meeting_participants_joined_has_order', sql`(${t.status} = 'invited') = (${t.joinOrder} IS NULL)`),
     index('meeting_participants_agent_idx').on(t.agentId),
   ],
 );
@@ -195,7 +197,10 @@ export const meetingEvents = pgTable(
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.meetingId, t.seq] }), check('meeting_events_seq_positive', sql`${t.seq} > 0`)],
+  (t) => [
+    primaryKey({ columns: [t.meetingId, t.seq] }),
+    check('meeting_events_seq_positive', sql`${t.seq} > 0`),
+  ],
 );
 
 export const messages = pgTable(
@@ -294,5 +299,8 @@ export const idempotencyKeys = pgTable(
     responseBody: jsonb('response_body').$type<unknown>(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.principalId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
+  (t) => [
+    primaryKey({ columns: [t.principalId, t.key] }),
+    index('idempotency_keys_created_idx').on(t.createdAt),
+  ],
 );

@@ -29,13 +29,19 @@ export async function startDatabaseServer(
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** Creates `name` unless it exists, optionally as a copy of `template` (fast: a file copy). */
-export async function ensureDatabase(postgres: LocalPostgres, name: string, template?: string): Promise<string> {
+export async function ensureDatabase(
+  postgres: LocalPostgres,
+  name: string,
+  template?: string,
+): Promise<string> {
   const client = new pg.Client({ connectionString: postgres.url('postgres') });
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (!rowCount) {
-      await client.query(`CREATE DATABASE ${quoteIdent(name)}${template ? ` TEMPLATE ${quoteIdent(template)}` : ''}`);
+      await client.query(
+        `CREATE DATABASE ${quoteIdent(name)}${template ? ` TEMPLATE ${quoteIdent(template)}` : ''}`,
+      );
     }
   } finally {
     await client.end();

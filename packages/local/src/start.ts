@@ -18,7 +18,8 @@ async function localSecrets(): Promise<{ ADMIN_TOKEN: string; ENCRYPTION_KEY: st
   const file = join(dataDir, 'local-secrets.json');
   const saved = existsSync(file) ? JSON.parse(await readFile(file, 'utf8')) : {};
   const secrets = {
-    ADMIN_TOKEN: process.env.ADMIN_TOKEN ?? saved.ADMIN_TOKEN ?? generateToken('org').replace('am_org_', 'am_admin_'),
+    ADMIN_TOKEN:
+      process.env.ADMIN_TOKEN ?? saved.ADMIN_TOKEN ?? generateToken('org').replace('am_org_', 'am_admin_'),
     ENCRYPTION_KEY: process.env.ENCRYPTION_KEY ?? saved.ENCRYPTION_KEY ?? generateEncryptionKey(),
   };
   await writeFile(file, JSON.stringify({ ...saved, ...secrets }, null, 2), { mode: 0o600 });
@@ -29,7 +30,9 @@ async function localSecrets(): Promise<{ ADMIN_TOKEN: string; ENCRYPTION_KEY: st
 function passThroughSettings(): Record<string, string> {
   const names = Object.keys(configSchema.shape);
   return Object.fromEntries(
-    Object.entries(process.env).filter((entry): entry is [string, string] => names.includes(entry[0]) && !!entry[1]),
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] => names.includes(entry[0]) && !!entry[1],
+    ),
   );
 }
 
@@ -52,7 +55,8 @@ async function main() {
   };
   const parsed = configSchema.safeParse(vars);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) console.error(`Invalid setting ${issue.path.join('.')}: ${issue.message}`);
+    for (const issue of parsed.error.issues)
+      console.error(`Invalid setting ${issue.path.join('.')}: ${issue.message}`);
     await server.stop();
     process.exit(1);
   }

@@ -29,9 +29,19 @@ export async function startWorkers(options: {
     port: options.port ?? 0,
     cf: false,
     workers: [
-      { ...common, name: 'api', scriptPath: options.scripts.api, serviceBindings: { DISPATCHER: 'dispatcher' } },
+      {
+        ...common,
+        name: 'api',
+        scriptPath: options.scripts.api,
+        serviceBindings: { DISPATCHER: 'dispatcher' },
+      },
       { ...common, name: 'dispatcher', scriptPath: options.scripts.dispatcher },
-      { ...common, name: 'sweeper', scriptPath: options.scripts.sweeper, serviceBindings: { DISPATCHER: 'dispatcher' } },
+      {
+        ...common,
+        name: 'sweeper',
+        scriptPath: options.scripts.sweeper,
+        serviceBindings: { DISPATCHER: 'dispatcher' },
+      },
     ],
   });
   const url = await mf.ready;

@@ -1,4 +1,3 @@
-import { createRoute, z } from '@hono/zod-openapi';
 import {
   createAgent,
   deactivateAgent,
@@ -7,6 +6,7 @@ import {
   rotateAgent,
   updateAgent,
 } from '@agent-messaging/core';
+import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf } from '../context';
 import { Agent, AgentInput, agentIdParam, json, jsonBody, problemResponses } from '../schemas';
 import type { App } from '../types';

@@ -1,6 +1,6 @@
+import { AppError } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
-import { AppError } from '@agent-messaging/core';
 import { json, Problem } from '../schemas';
 import type { App } from '../types';
 
@@ -11,7 +11,10 @@ const route = createRoute({
   summary: 'Liveness and database reachability',
   responses: {
     200: json(z.object({ status: z.literal('ok'), database: z.literal('ok') }), 'Healthy'),
-    503: { content: { 'application/problem+json': { schema: Problem } }, description: 'Database unreachable' },
+    503: {
+      content: { 'application/problem+json': { schema: Problem } },
+      description: 'Database unreachable',
+    },
   },
 });
 

@@ -1,5 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi';
 import { getMessage, redeliverMessage, sendMessage } from '@agent-messaging/core';
+import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf, pushSoon } from '../context';
 import {
   AgentId,
@@ -78,7 +78,11 @@ const redeliver = createRoute({
 export const registerMessages = (app: App) =>
   app
     .openapi(send, async (c) => {
-      const result = await sendMessage(ctxOf(c), c.req.valid('json'), c.req.valid('header')['idempotency-key']);
+      const result = await sendMessage(
+        ctxOf(c),
+        c.req.valid('json'),
+        c.req.valid('header')['idempotency-key'],
+      );
       pushSoon(c, result.deliveryIds);
       if (result.replayed) c.header('idempotent-replayed', 'true');
       return c.json(result.body, 202);

@@ -1,5 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi';
 import { createOrganization } from '@agent-messaging/core';
+import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf } from '../context';
 import { json, jsonBody, Organization, problemResponses } from '../schemas';
 import type { App } from '../types';
@@ -12,7 +12,12 @@ const route = createRoute({
   security: [{ bearer: [] }],
   request: {
     body: jsonBody(
-      z.object({ name: z.string().trim().min(1).max(200), externalId: z.string().min(1).max(200).optional() }).strict(),
+      z
+        .object({
+          name: z.string().trim().min(1).max(200),
+          externalId: z.string().min(1).max(200).optional(),
+        })
+        .strict(),
     ),
   },
   responses: {

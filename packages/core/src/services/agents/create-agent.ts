@@ -49,6 +49,9 @@ export async function createAgent(ctx: Ctx, input: CreateAgentInput) {
 /** Maps the externalId unique violation to a 409, passing anything else through. */
 export function externalIdConflict(error: unknown, externalId: string | null | undefined): unknown {
   return isUniqueViolation(error, 'agents_org_external_id_key')
-    ? fail.conflict('external_id_taken', `An agent with externalId ${externalId} exists in this organization.`)
+    ? fail.conflict(
+        'external_id_taken',
+        `An agent with externalId ${externalId} exists in this organization.`,
+      )
     : error;
 }

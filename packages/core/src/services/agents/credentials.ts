@@ -1,4 +1,4 @@
-import { generateSigningSecret, generateToken, encryptSecret, sha256Hex, tokenPrefix } from '../../crypto';
+import { encryptSecret, generateSigningSecret, generateToken, sha256Hex, tokenPrefix } from '../../crypto';
 import type { Tx } from '../../db';
 import { newId } from '../../ids';
 import { apiKeys } from '../../schema';

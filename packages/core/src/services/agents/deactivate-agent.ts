@@ -1,7 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { requireKind } from '../../auth';
 import type { Ctx } from '../../context';
-import { apiKeys, agents } from '../../schema';
+import { agents, apiKeys } from '../../schema';
 import { agentView } from '../../views';
 import { findAgent } from './find-agent';
 

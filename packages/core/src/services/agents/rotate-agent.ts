@@ -2,7 +2,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { requireKind } from '../../auth';
 import type { Ctx } from '../../context';
 import { fail } from '../../errors';
-import { apiKeys, agents } from '../../schema';
+import { agents, apiKeys } from '../../schema';
 import { agentView } from '../../views';
 import { insertAgentKey, issueAgentCredentials } from './credentials';
 import { findAgent } from './find-agent';
@@ -13,7 +13,8 @@ export async function rotateAgent(ctx: Ctx, agentId: string) {
   const credentials = await issueAgentCredentials(ctx.config.ENCRYPTION_KEY);
   return ctx.db.transaction(async (tx) => {
     const existing = await findAgent(tx, organizationId, agentId);
-    if (existing.status !== 'active') throw fail.conflict('agent_inactive', `Agent ${agentId} is deactivated.`);
+    if (existing.status !== 'active')
+      throw fail.conflict('agent_inactive', `Agent ${agentId} is deactivated.`);
     await tx
       .update(apiKeys)
       .set({ revokedAt: new Date() })

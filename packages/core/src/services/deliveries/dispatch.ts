@@ -93,7 +93,8 @@ function buildPayload({ delivery, agent, message }: Target) {
 function unpushable({ agent }: Target, allowPrivate: boolean): string | null {
   if (agent.status !== 'active') return 'agent is deactivated';
   if (!agent.endpointUrl) return 'agent has no endpoint; the message waits in its inbox';
-  if (agent.endpointDisabledAt) return 'endpoint answered 410 Gone and is disabled until its URL is set again';
+  if (agent.endpointDisabledAt)
+    return 'endpoint answered 410 Gone and is disabled until its URL is set again';
   try {
     checkEndpointUrl(agent.endpointUrl, allowPrivate);
     return null;
@@ -155,7 +156,9 @@ async function post(target: Target, config: DispatchConfig): Promise<Outcome> {
       ok: false,
       final: false,
       responseStatus: null,
-      error: timedOut ? `no answer within ${config.DELIVERY_TIMEOUT_MS} ms` : `request failed: ${(error as Error).message}`,
+      error: timedOut
+        ? `no answer within ${config.DELIVERY_TIMEOUT_MS} ms`
+        : `request failed: ${(error as Error).message}`,
     };
   }
   const answer = await readAnswer(response).catch(() => '');
@@ -171,7 +174,11 @@ async function post(target: Target, config: DispatchConfig): Promise<Outcome> {
   };
 }
 
-async function attempt(db: Db, config: DispatchConfig, claim: Claim): Promise<'delivered' | 'failed' | 'dead'> {
+async function attempt(
+  db: Db,
+  config: DispatchConfig,
+  claim: Claim,
+): Promise<'delivered' | 'failed' | 'dead'> {
   const target = await loadTarget(db, claim.id);
   const startedAt = new Date();
   let outcome: Outcome;
@@ -179,7 +186,12 @@ async function attempt(db: Db, config: DispatchConfig, claim: Claim): Promise<'d
   if (reason) {
     outcome = { ok: false, final: true, responseStatus: null, error: reason };
   } else if (target.message?.acknowledgedAt) {
-    outcome = { ok: true, final: true, responseStatus: null, error: 'already acknowledged through the inbox' };
+    outcome = {
+      ok: true,
+      final: true,
+      responseStatus: null,
+      error: 'already acknowledged through the inbox',
+    };
   } else {
     outcome = await post(target, config);
   }
@@ -211,7 +223,9 @@ async function attempt(db: Db, config: DispatchConfig, claim: Claim): Promise<'d
         deliveredAt: outcome.ok ? now : null,
         nextAttemptAt:
           status === 'failed'
-            ? new Date(now.getTime() + retryDelayMs(seriesFailures, config.RETRY_BASE_MS, config.RETRY_MAX_MS))
+            ? new Date(
+                now.getTime() + retryDelayMs(seriesFailures, config.RETRY_BASE_MS, config.RETRY_MAX_MS),
+              )
             : now,
       })
       .where(

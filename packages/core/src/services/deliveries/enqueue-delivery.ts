@@ -2,7 +2,10 @@ import type { Tx } from '../../db';
 import { newId } from '../../ids';
 import { type agents, deliveries, type deliveryType } from '../../schema';
 
-type Recipient = Pick<typeof agents.$inferSelect, 'id' | 'organizationId' | 'endpointUrl' | 'endpointDisabledAt'>;
+type Recipient = Pick<
+  typeof agents.$inferSelect,
+  'id' | 'organizationId' | 'endpointUrl' | 'endpointDisabledAt'
+>;
 
 export interface DeliverySubject {
   type: (typeof deliveryType.enumValues)[number];

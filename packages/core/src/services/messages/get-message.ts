@@ -11,7 +11,10 @@ export async function getMessage(ctx: Ctx, messageId: string) {
       id: delivery.id,
       status: delivery.status,
       attempts: delivery.attempts,
-      nextAttemptAt: delivery.status === 'queued' || delivery.status === 'failed' ? delivery.nextAttemptAt.toISOString() : null,
+      nextAttemptAt:
+        delivery.status === 'queued' || delivery.status === 'failed'
+          ? delivery.nextAttemptAt.toISOString()
+          : null,
       lastError: delivery.lastError,
     },
     attempts: delivery ? await listAttempts(ctx.db, delivery.id) : [],

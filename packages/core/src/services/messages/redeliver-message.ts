@@ -10,7 +10,8 @@ import { findVisibleMessage } from './find-message';
 export async function redeliverMessage(ctx: Ctx, messageId: string) {
   requireKind(ctx.principal, 'organization');
   const { message, delivery } = await findVisibleMessage(ctx.db, ctx.principal, messageId);
-  if (!delivery) throw fail.conflict('not_dead', 'This message has no push delivery (its recipient has no endpoint).');
+  if (!delivery)
+    throw fail.conflict('not_dead', 'This message has no push delivery (its recipient has no endpoint).');
   // The conditional update is the claim: of two concurrent redelivers only one re-drives.
   const [revived] = await ctx.db
     .update(deliveries)

@@ -1,0 +1,84 @@
+import {
+  ConfigError,
+  constantTimeEqual,
+  decryptSecret,
+  encryptSecret,
+  generateEncryptionKey,
+  generateToken,
+  loadConfig,
+  retryDelayMs,
+  sha256Hex,
+} from '@agent-messaging/core';
+import { canonicalJson } from '@agent-messaging/core/src/json';
+import { describe, expect, it } from 'vitest';
+
+describe('retryDelayMs', () => {
+  it('grows exponentially from the base, with jitter between half and all of the step', () => {
+    expect(retryDelayMs(1, 1000, 60_000, () => 0)).toBe(500);
+    expect(retryDelayMs(1, 1000, 60_000, () => 1)).toBe(1000);
+    expect(retryDelayMs(3, 1000, 60_000, () => 0)).toBe(2000);
+    expect(retryDelayMs(3, 1000, 60_000, () => 1)).toBe(4000);
+  });
+
+  it('never exceeds the cap', () => {
+    expect(retryDelayMs(30, 1000, 60_000, () => 1)).toBe(60_000);
+    expect(retryDelayMs(30, 1000, 60_000, () => 0)).toBe(30_000);
+  });
+});
+
+describe('canonicalJson', () => {
+  it('gives equal strings for equal values whatever the key order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: null } })).toBe(
+      canonicalJson({ a: { c: null, d: [1, { y: 2, z: 1 }] }, b: 1 }),
+    );
+    expect(canonicalJson({ a: 1 })).not.toBe(canonicalJson({ a: 2 }));
+  });
+});
+
+describe('secrets', () => {
+  it('encrypts with AES-GCM: round trip, fresh IV each time, wrong key fails', async () => {
+    const key = generateEncryptionKey();
+    const sealedA = await encryptSecret('whsec_abc', key);
+    const sealedB = await encryptSecret('whsec_abc', key);
+    expect(sealedA).not.toBe(sealedB);
+    expect(await decryptSecret(sealedA, key)).toBe('whsec_abc');
+    await expect(decryptSecret(sealedA, generateEncryptionKey())).rejects.toThrow();
+  });
+
+  it('makes distinct high-entropy tokens and compares hashes exactly', async () => {
+    const a = generateToken('agt');
+    expect(a).toMatch(/^am_agt_[1-9A-HJ-NP-Za-km-z]{40}$/);
+    expect(generateToken('agt')).not.toBe(a);
+    expect(constantTimeEqual(await sha256Hex(a), await sha256Hex(a))).toBe(true);
+    expect(constantTimeEqual(await sha256Hex(a), await sha256Hex(`${a}x`))).toBe(false);
+    expect(constantTimeEqual('abc', 'abcd')).toBe(false);
+  });
+});
+
+describe('loadConfig', () => {
+  const valid = {
+    DATABASE_URL: 'postgres://u:p@localhost:5432/db',
+    ADMIN_TOKEN: 'x'.repeat(24),
+    ENCRYPTION_KEY: generateEncryptionKey(),
+  };
+
+  it('fills defaults and parses flags', () => {
+    const config = loadConfig({ ...valid, ALLOW_PRIVATE_ENDPOINTS: 'true' });
+    expect(config.ALLOW_PRIVATE_ENDPOINTS).toBe(true);
+    expect(config.MAX_DELIVERY_ATTEMPTS).toBe(8);
+    expect(loadConfig({ ...valid }).ALLOW_PRIVATE_ENDPOINTS).toBe(false);
+  });
+
+  it('fails closed, naming each bad variable but never its value', () => {
+    try {
+      loadConfig({ ...valid, ADMIN_TOKEN: 'short-secret', DATABASE_URL: 'mysql://x' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as ConfigError).message;
+      expect(message).toContain('ADMIN_TOKEN');
+      expect(message).toContain('DATABASE_URL');
+      expect(message).not.toContain('short-secret');
+    }
+  });
+});
