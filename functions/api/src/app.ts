@@ -6,9 +6,12 @@ import { authenticate } from './middleware/authenticate';
 import { database } from './middleware/database';
 import { problemResponse } from './problem';
 import { registerAgents } from './routes/agents';
+import { registerConversations } from './routes/conversations';
 import { registerHealth } from './routes/health';
+import { registerInbox } from './routes/inbox';
 import { registerMessages } from './routes/messages';
 import { registerOrganizations } from './routes/organizations';
+import { registerSessions } from './routes/sessions';
 import type { AppEnv } from './types';
 
 export function createApp() {
@@ -39,6 +42,9 @@ export function createApp() {
   registerOrganizations(app);
   registerAgents(app);
   registerMessages(app);
+  registerConversations(app);
+  registerSessions(app);
+  registerInbox(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

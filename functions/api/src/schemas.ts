@@ -27,6 +27,7 @@ export const problems = {
   409: problemFor('Conflict with the current state'),
   413: problemFor('Body too large (payload_too_large)'),
   415: problemFor('Body is not JSON (unsupported_media_type)'),
+  504: problemFor('No reply in time (timeout)'),
 } as const;
 
 export function problemResponses<S extends keyof typeof problems>(...statuses: S[]) {
@@ -53,8 +54,12 @@ export const AgentId = idOf('agt', 'agent');
 export const MessageId = idOf('msg', 'message');
 export const OrganizationId = idOf('org', 'organization');
 
+export const SessionId = idOf('ses', 'session');
+
 export const agentIdParam = z.object({ id: AgentId.openapi({ param: { name: 'id', in: 'path' } }) });
 export const messageIdParam = z.object({ id: MessageId.openapi({ param: { name: 'id', in: 'path' } }) });
+
+export const sessionIdParam = z.object({ id: SessionId.openapi({ param: { name: 'id', in: 'path' } }) });
 
 export const Metadata = z.record(z.string(), z.unknown()).openapi({ example: { team: 'support' } });
 export const JsonContent = z
@@ -101,7 +106,7 @@ export const Message = z
     kind: z.enum(['user', 'system', 'timeout', 'ending']),
     from: AgentId.nullable(),
     to: AgentId.nullable(),
-    sessionId: z.string().nullable(),
+    sessionId: SessionId.nullable(),
     meetingId: z.string().nullable(),
     inReplyTo: MessageId.nullable(),
     content: z.unknown(),
@@ -140,3 +145,16 @@ export const idempotencyKeyHeader = z.object({
     .optional()
     .openapi({ description: 'Same key and body: the first response again, nothing created twice.' }),
 });
+
+export const Session = z
+  .object({
+    id: SessionId,
+    agentA: AgentId,
+    agentB: AgentId,
+    status: z.enum(['active', 'waiting', 'ended']),
+    pendingRequestId: MessageId.nullable(),
+    createdAt: timestamp,
+    endedAt: timestamp.nullable(),
+    endedBy: AgentId.nullable(),
+  })
+  .openapi('Session');

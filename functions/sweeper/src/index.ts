@@ -1,4 +1,6 @@
-import { callDispatcher, loadConfig, type ServiceBinding } from '@agent-messaging/core';
+import { callDispatcher, expireWaits, loadConfig, openDb, type ServiceBinding } from '@agent-messaging/core';
+
+type SweeperEnv = Record<string, unknown> & { DISPATCHER: ServiceBinding };
 
 /** Dispatcher calls per sweep step: each claims a batch and delivers it with bounded concurrency. */
 const PARALLEL_DISPATCHES = 4;
@@ -6,8 +8,8 @@ const PARALLEL_DISPATCHES = 4;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * One step: asks the dispatcher to claim and deliver due deliveries. True when a batch came back
- * full, i.e. there is probably more due right now.
+ * Asks the dispatcher to claim and deliver due deliveries. True when a batch came back full,
+ * i.e. there is probably more due right now.
  */
 async function sweepDeliveries(dispatcher: ServiceBinding, batch: number): Promise<boolean> {
   const results = await Promise.allSettled(
@@ -21,16 +23,29 @@ async function sweepDeliveries(dispatcher: ServiceBinding, batch: number): Promi
   return full;
 }
 
+/** One step: time-outs first (they are data, not timers), then due deliveries. */
+async function step(env: SweeperEnv, config: ReturnType<typeof loadConfig>): Promise<boolean> {
+  const { db, close } = openDb(config);
+  try {
+    await db.transaction((tx) => expireWaits(tx));
+  } catch (error) {
+    console.error('sweep: expiring sync waits failed', error);
+  } finally {
+    await close();
+  }
+  return sweepDeliveries(env.DISPATCHER, config.DISPATCH_BATCH);
+}
+
 /**
  * A cron fires at most once a minute in the cloud, so one run loops in short steps for up to
  * SWEEP_BUDGET_MS; locally the stack fires it every second with a budget of 0 (a single pass).
  * A step that finds a full batch goes again at once (within the budget).
  */
-export async function sweep(env: Record<string, unknown> & { DISPATCHER: ServiceBinding }): Promise<void> {
+export async function sweep(env: SweeperEnv): Promise<void> {
   const config = loadConfig(env);
   const deadline = Date.now() + config.SWEEP_BUDGET_MS;
   for (;;) {
-    const more = await sweepDeliveries(env.DISPATCHER, config.DISPATCH_BATCH);
+    const more = await step(env, config);
     if (Date.now() >= deadline) return;
     if (more) continue;
     if (Date.now() + config.SWEEP_STEP_MS >= deadline) return;
@@ -39,7 +54,7 @@ export async function sweep(env: Record<string, unknown> & { DISPATCHER: Service
 }
 
 export default {
-  async scheduled(_controller: unknown, env: Record<string, unknown> & { DISPATCHER: ServiceBinding }) {
+  async scheduled(_controller: unknown, env: SweeperEnv) {
     await sweep(env);
   },
 };

@@ -25,6 +25,8 @@ export const configSchema = z.object({
   RETRY_BASE_MS: ms(1_000),
   RETRY_MAX_MS: ms(600_000),
   MAX_DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  /** Upper bound on a sync send's timeoutMs: the caller's HTTP request is held that long. */
+  SYNC_MAX_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
   MAX_BODY_BYTES: z.coerce
     .number()
     .int()

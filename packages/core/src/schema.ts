@@ -107,8 +107,9 @@ export const sessions = pgTable(
       .notNull()
       .references(() => agents.id),
     status: sessionStatus('status').notNull().default('active'),
-    /** The pending sync request while `status = 'waiting'`. */
+    /** The pending sync request while `status = 'waiting'`, its sender and when the wait ends. */
     pendingRequestId: text('pending_request_id'),
+    waiterId: text('waiter_id').references(() => agents.id),
     waitDeadline: at('wait_deadline'),
     createdAt: createdAt(),
     endedAt: at('ended_at'),
@@ -118,11 +119,13 @@ export const sessions = pgTable(
     check('sessions_ordered_pair', sql`${t.agentA} < ${t.agentB}`),
     check(
       'sessions_waiting_has_request',
-      sql`(${t.status} = 'waiting') = (${t.pendingRequestId} IS NOT NULL)`,
+      sql`(${t.status} = 'waiting') = (${t.pendingRequestId} IS NOT NULL AND ${t.waiterId} IS NOT NULL AND ${t.waitDeadline} IS NOT NULL)`,
     ),
     // One open session per pair; an ended one never blocks a new one.
     uniqueIndex('sessions_open_pair_key').on(t.agentA, t.agentB).where(sql`${t.status} <> 'ended'`),
     index('sessions_wait_deadline_idx').on(t.waitDeadline).where(sql`${t.status} = 'waiting'`),
+    // "Is this agent waiting for a reply anywhere?": at most one row per agent.
+    uniqueIndex('sessions_one_wait_per_agent_key').on(t.waiterId).where(sql`${t.status} = 'waiting'`),
   ],
 );
 
@@ -217,6 +220,8 @@ export const messages = pgTable(
     meetingId: text('meeting_id').references(() => meetings.id),
     /** For a sync reply: the request it answers. */
     inReplyToId: text('in_reply_to_id'),
+    /** For a sync request: until when its sender waits for the reply (a later reply is "late"). */
+    replyDeadline: at('reply_deadline'),
     content: jsonb('content').$type<unknown>().notNull(),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),

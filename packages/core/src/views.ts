@@ -1,4 +1,4 @@
-import type { agents, deliveryStatus, messages, organizations } from './schema';
+import type { agents, deliveryStatus, messages, organizations, sessions } from './schema';
 
 // The wire shapes (camelCase, ISO times). One function per resource so every route says it once.
 
@@ -45,6 +45,20 @@ export function messageView(row: Row<typeof messages>, deliveryStatus: DeliveryS
   };
 }
 
+export function sessionView(row: Row<typeof sessions>) {
+  return {
+    id: row.id,
+    agentA: row.agentA,
+    agentB: row.agentB,
+    status: row.status,
+    pendingRequestId: row.pendingRequestId,
+    createdAt: row.createdAt.toISOString(),
+    endedAt: row.endedAt?.toISOString() ?? null,
+    endedBy: row.endedBy,
+  };
+}
+
 export type OrganizationView = ReturnType<typeof organizationView>;
 export type AgentView = ReturnType<typeof agentView>;
 export type MessageView = ReturnType<typeof messageView>;
+export type SessionView = ReturnType<typeof sessionView>;

@@ -7,6 +7,7 @@ import { checkEndpointUrl } from '../../endpoint-url';
 import type { Config } from '../../env';
 import { agents, deliveries, deliveryAttempts, messages } from '../../schema';
 import { messageView } from '../../views';
+import { answerOf, applyAnswer } from './apply-answer';
 import { retryDelayMs } from './backoff';
 import { type Claim, claimDeliveries } from './claim-deliveries';
 
@@ -36,6 +37,8 @@ interface Outcome {
   error: string | null;
   /** 410 Gone: the agent asked us to stop pushing to this URL. */
   gone?: string;
+  /** The body of a 2xx answer, which may carry a reply. */
+  answer?: string;
 }
 
 const MAX_ANSWER_BYTES = 256 * 1024;
@@ -54,13 +57,24 @@ export async function dispatch(
     leaseMs: config.DELIVERY_TIMEOUT_MS + 5_000,
   });
   const summary: DispatchSummary = { claimed: claims.length, delivered: 0, failed: 0, dead: 0 };
+  const followUps: string[] = [];
   await pMap(
     claims,
     async (claim) => {
-      summary[await attempt(db, config, claim)] += 1;
+      const result = await attempt(db, config, claim);
+      summary[result.status] += 1;
+      followUps.push(...result.followUps);
     },
     { concurrency: config.DISPATCH_CONCURRENCY },
   );
+  // Messages that answers created (a late inline reply) go out in this invocation too.
+  if (followUps.length > 0) {
+    const next = await dispatch(db, config, { ids: followUps, limit: followUps.length });
+    summary.claimed += next.claimed;
+    summary.delivered += next.delivered;
+    summary.failed += next.failed;
+    summary.dead += next.dead;
+  }
   return summary;
 }
 
@@ -162,7 +176,7 @@ async function post(target: Target, config: DispatchConfig): Promise<Outcome> {
     };
   }
   const answer = await readAnswer(response).catch(() => '');
-  if (response.ok) return { ok: true, final: true, responseStatus: response.status, error: null };
+  if (response.ok) return { ok: true, final: true, responseStatus: response.status, error: null, answer };
   if (response.status === 410) {
     return { ok: false, final: true, responseStatus: 410, error: 'endpoint answered 410 Gone', gone: url };
   }
@@ -178,7 +192,7 @@ async function attempt(
   db: Db,
   config: DispatchConfig,
   claim: Claim,
-): Promise<'delivered' | 'failed' | 'dead'> {
+): Promise<{ status: 'delivered' | 'failed' | 'dead'; followUps: string[] }> {
   const target = await loadTarget(db, claim.id);
   const startedAt = new Date();
   let outcome: Outcome;
@@ -198,14 +212,21 @@ async function attempt(
 
   const { delivery } = target;
   const seriesFailures = claim.attempt - (delivery.attemptLimit - config.MAX_DELIVERY_ATTEMPTS);
-  const status = outcome.ok
+  const status: 'delivered' | 'failed' | 'dead' = outcome.ok
     ? 'delivered'
     : outcome.final || claim.attempt >= delivery.attemptLimit
       ? 'dead'
       : 'failed';
   const now = new Date();
+  const answer = outcome.ok && outcome.answer ? answerOf(delivery.type, outcome.answer) : null;
+  let followUps: string[] = [];
 
   await db.transaction(async (tx) => {
+    if (answer && target.message) {
+      const applied = await applyAnswer(tx, config.MAX_DELIVERY_ATTEMPTS, target.message, answer);
+      followUps = applied.deliveryIds;
+      if (applied.refused) outcome.error = applied.refused;
+    }
     await tx.insert(deliveryAttempts).values({
       deliveryId: delivery.id,
       attempt: claim.attempt,
@@ -219,7 +240,7 @@ async function attempt(
       .update(deliveries)
       .set({
         status,
-        lastError: outcome.ok ? null : outcome.error,
+        lastError: outcome.error,
         deliveredAt: outcome.ok ? now : null,
         nextAttemptAt:
           status === 'failed'
@@ -249,5 +270,5 @@ async function attempt(
         .where(and(eq(agents.id, target.agent.id), eq(agents.endpointUrl, outcome.gone)));
     }
   });
-  return status;
+  return { status, followUps };
 }

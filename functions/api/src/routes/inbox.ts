@@ -1,0 +1,53 @@
+import { ackInbox, readInbox } from '@agent-messaging/core';
+import { createRoute, z } from '@hono/zod-openapi';
+import { ctxOf } from '../context';
+import { AgentId, json, jsonBody, Message, MessageId, problemResponses } from '../schemas';
+import type { App } from '../types';
+
+const tags = ['Inbox'];
+const security = [{ bearer: [] }];
+
+const read = createRoute({
+  method: 'get',
+  path: '/v1/inbox',
+  tags,
+  security,
+  summary: 'Your unacknowledged messages, oldest first; reading does not acknowledge',
+  request: {
+    query: z
+      .object({
+        from: AgentId.optional(),
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+        waitMs: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .max(30_000)
+          .default(0)
+          .openapi({ description: 'Long-poll: wait up to this long for a message when there is none' }),
+      })
+      .strict(),
+  },
+  responses: {
+    200: json(z.object({ messages: z.array(Message) }), 'Unacknowledged messages'),
+    ...problemResponses(400, 401, 403),
+  },
+});
+
+const ack = createRoute({
+  method: 'post',
+  path: '/v1/inbox/ack',
+  tags,
+  security,
+  summary: 'Acknowledge messages: they leave your inbox. Ids not yours are ignored',
+  request: { body: jsonBody(z.object({ messageIds: z.array(MessageId).min(1).max(500) }).strict()) },
+  responses: {
+    200: json(z.object({ acknowledged: z.array(MessageId) }), 'The ids acknowledged now'),
+    ...problemResponses(400, 401, 403, 413, 415),
+  },
+});
+
+export const registerInbox = (app: App) =>
+  app
+    .openapi(read, async (c) => c.json(await readInbox(ctxOf(c), c.req.valid('query')), 200))
+    .openapi(ack, async (c) => c.json(await ackInbox(ctxOf(c), c.req.valid('json').messageIds), 200));

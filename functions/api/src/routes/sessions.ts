@@ -1,0 +1,71 @@
+import { endSession, replyToSession } from '@agent-messaging/core';
+import { createRoute, z } from '@hono/zod-openapi';
+import { ctxOf, pushSoon } from '../context';
+import {
+  JsonContent,
+  json,
+  jsonBody,
+  Message,
+  Metadata,
+  problemResponses,
+  Session,
+  sessionIdParam,
+} from '../schemas';
+import type { App } from '../types';
+
+const tags = ['Conversations'];
+const security = [{ bearer: [] }];
+
+const reply = createRoute({
+  method: 'post',
+  path: '/v1/sessions/{id}/reply',
+  tags,
+  security,
+  summary: 'Answer the sync request addressed to you in this session (once)',
+  request: {
+    params: sessionIdParam,
+    body: jsonBody(z.object({ content: JsonContent, metadata: Metadata.optional() }).strict()),
+  },
+  responses: {
+    201: json(
+      z.object({
+        message: Message,
+        late: z
+          .boolean()
+          .openapi({ description: 'The sender had stopped waiting: the reply is in its inbox' }),
+      }),
+      'Reply recorded',
+    ),
+    ...problemResponses(400, 401, 403, 404, 409, 413, 415),
+  },
+});
+
+const end = createRoute({
+  method: 'post',
+  path: '/v1/sessions/{id}/end',
+  tags,
+  security,
+  summary: 'End the session (either participant); a waiting sender is released',
+  request: { params: sessionIdParam },
+  responses: {
+    200: json(z.object({ session: Session, message: Message }), 'Ended; message is the ending message'),
+    ...problemResponses(400, 401, 403, 404, 409),
+  },
+});
+
+export const registerSessions = (app: App) =>
+  app
+    .openapi(reply, async (c) => {
+      const { deliveryIds, ...result } = await replyToSession(
+        ctxOf(c),
+        c.req.valid('param').id,
+        c.req.valid('json'),
+      );
+      pushSoon(c, deliveryIds);
+      return c.json(result, 201);
+    })
+    .openapi(end, async (c) => {
+      const { deliveryIds, ...result } = await endSession(ctxOf(c), c.req.valid('param').id);
+      pushSoon(c, deliveryIds);
+      return c.json(result, 200);
+    });

@@ -1,0 +1,87 @@
+import { and, desc, eq, isNotNull } from 'drizzle-orm';
+import type { Tx } from '../../db';
+import { fail } from '../../errors';
+import { messages, sessions } from '../../schema';
+import { findAgent } from '../agents/find-agent';
+import { postMessages } from '../messages/post-messages';
+import { isUniqueViolation } from '../unique-violation';
+import { expireWaits } from './expire-waits';
+
+export interface ReplyInput {
+  organizationId: string;
+  /** The agent replying: the recipient of the request. */
+  agentId: string;
+  sessionId: string;
+  content: unknown;
+  /** The request answered; by default the latest sync request addressed to the agent in the session. */
+  requestId?: string;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Records the reply to a sync request; the caller holds the pair's lock. On time, it ends the wait
+ * (the waiting sender picks it up). Late (the wait timed out), it is pushed to the sender like any
+ * message and stays in its inbox until acknowledged. One reply per request (a unique index).
+ */
+export async function recordReply(tx: Tx, attemptLimit: number, input: ReplyInput) {
+  await expireWaits(tx, { sessionId: input.sessionId });
+  const [session] = await tx
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.id, input.sessionId), eq(sessions.organizationId, input.organizationId)))
+    .for('update');
+  if (!session || (session.agentA !== input.agentId && session.agentB !== input.agentId)) {
+    throw fail.notFound('session', input.sessionId);
+  }
+  if (session.status === 'ended') throw fail.conflict('session_ended', `Session ${session.id} has ended.`);
+
+  const [request] = await tx
+    .select()
+    .from(messages)
+    .where(
+      and(
+        eq(messages.sessionId, session.id),
+        eq(messages.recipientId, input.agentId),
+        isNotNull(messages.replyDeadline),
+        ...(input.requestId ? [eq(messages.id, input.requestId)] : []),
+      ),
+    )
+    .orderBy(desc(messages.id))
+    .limit(1);
+  if (!request?.senderId)
+    throw fail.conflict('no_pending_request', 'There is no request addressed to you to reply to.');
+  const [existing] = await tx
+    .select({ id: messages.id })
+    .from(messages)
+    .where(eq(messages.inReplyToId, request.id));
+  if (existing) throw fail.conflict('already_replied', `Request ${request.id} was already answered.`);
+
+  const onTime = session.pendingRequestId === request.id;
+  const sender = await findAgent(tx, input.organizationId, request.senderId);
+  let posted: Awaited<ReturnType<typeof postMessages>>;
+  try {
+    posted = await postMessages(tx, attemptLimit, {
+      organizationId: input.organizationId,
+      senderId: input.agentId,
+      recipients: [sender],
+      // Pushed only when late: on time, the waiting sender gets it in its HTTP response.
+      push: !onTime && sender.status === 'active',
+      content: input.content,
+      metadata: input.metadata,
+      sessionId: session.id,
+      inReplyToId: request.id,
+    });
+  } catch (error) {
+    if (isUniqueViolation(error, 'messages_one_reply_key')) throw fail.conflict('already_replied');
+    throw error;
+  }
+  if (onTime) {
+    await tx
+      .update(sessions)
+      .set({ status: 'active', pendingRequestId: null, waiterId: null, waitDeadline: null })
+      .where(eq(sessions.id, session.id));
+  }
+  const [reply] = posted.rows;
+  if (!reply) throw new Error('insert returned no row');
+  return { reply, late: !onTime, deliveryIds: posted.deliveryIds };
+}
