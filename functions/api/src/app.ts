@@ -9,6 +9,7 @@ import { registerAgents } from './routes/agents';
 import { registerConversations } from './routes/conversations';
 import { registerHealth } from './routes/health';
 import { registerInbox } from './routes/inbox';
+import { registerMeetings } from './routes/meetings';
 import { registerMessages } from './routes/messages';
 import { registerOrganizations } from './routes/organizations';
 import { registerSessions } from './routes/sessions';
@@ -45,6 +46,7 @@ export function createApp() {
   registerConversations(app);
   registerSessions(app);
   registerInbox(app);
+  registerMeetings(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

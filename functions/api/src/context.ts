@@ -14,3 +14,13 @@ export function pushSoon(c: Context<AppEnv>, deliveryIds: string[]): void {
   if (deliveryIds.length === 0) return;
   c.executionCtx.waitUntil(handOff(c.env.DISPATCHER, deliveryIds, c.var.config.DISPATCH_BATCH));
 }
+
+/** Hands the result's outbox ids to the dispatcher and returns the rest as the response body. */
+export function withPush<T extends { deliveryIds: string[] }>(
+  c: Context<AppEnv>,
+  result: T,
+): Omit<T, 'deliveryIds'> {
+  const { deliveryIds, ...body } = result;
+  pushSoon(c, deliveryIds);
+  return body;
+}

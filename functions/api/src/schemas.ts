@@ -55,11 +55,14 @@ export const MessageId = idOf('msg', 'message');
 export const OrganizationId = idOf('org', 'organization');
 
 export const SessionId = idOf('ses', 'session');
+export const MeetingId = idOf('mtg', 'meeting');
 
 export const agentIdParam = z.object({ id: AgentId.openapi({ param: { name: 'id', in: 'path' } }) });
 export const messageIdParam = z.object({ id: MessageId.openapi({ param: { name: 'id', in: 'path' } }) });
 
 export const sessionIdParam = z.object({ id: SessionId.openapi({ param: { name: 'id', in: 'path' } }) });
+
+export const meetingIdParam = z.object({ id: MeetingId.openapi({ param: { name: 'id', in: 'path' } }) });
 
 export const Metadata = z.record(z.string(), z.unknown()).openapi({ example: { team: 'support' } });
 export const JsonContent = z
@@ -107,7 +110,7 @@ export const Message = z
     from: AgentId.nullable(),
     to: AgentId.nullable(),
     sessionId: SessionId.nullable(),
-    meetingId: z.string().nullable(),
+    meetingId: MeetingId.nullable(),
     inReplyTo: MessageId.nullable(),
     content: z.unknown(),
     metadata: Metadata,
@@ -158,3 +161,37 @@ export const Session = z
     endedBy: AgentId.nullable(),
   })
   .openapi('Session');
+
+export const Meeting = z
+  .object({
+    id: MeetingId,
+    title: z.string(),
+    hostId: AgentId,
+    status: z.enum(['created', 'ready', 'active', 'ended']),
+    turnDurationMs: z.number().int(),
+    maxTurns: z.number().int().nullable(),
+    autoRun: z.boolean(),
+    turnNumber: z.number().int(),
+    currentSpeakerId: AgentId.nullable(),
+    turnEndsAt: timestamp.nullable(),
+    participants: z.array(
+      z.object({
+        agentId: AgentId,
+        status: z.enum(['invited', 'attending', 'speaking', 'left']),
+        joinOrder: z.number().int().nullable(),
+      }),
+    ),
+    createdAt: timestamp,
+    startedAt: timestamp.nullable(),
+    endedAt: timestamp.nullable(),
+  })
+  .openapi('Meeting');
+
+export const MeetingEvent = z
+  .object({
+    seq: z.number().int().openapi({ description: 'Gap-free per meeting; the SSE id' }),
+    type: z.string().openapi({ example: 'turn_started' }),
+    data: z.record(z.string(), z.unknown()),
+    createdAt: timestamp,
+  })
+  .openapi('MeetingEvent');

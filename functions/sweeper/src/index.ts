@@ -1,4 +1,12 @@
-import { callDispatcher, expireWaits, loadConfig, openDb, type ServiceBinding } from '@agent-messaging/core';
+import {
+  callDispatcher,
+  expireWaits,
+  handOff,
+  loadConfig,
+  openDb,
+  type ServiceBinding,
+  sweepMeetings,
+} from '@agent-messaging/core';
 
 type SweeperEnv = Record<string, unknown> & { DISPATCHER: ServiceBinding };
 
@@ -28,8 +36,10 @@ async function step(env: SweeperEnv, config: ReturnType<typeof loadConfig>): Pro
   const { db, close } = openDb(config);
   try {
     await db.transaction((tx) => expireWaits(tx));
+    const { deliveryIds } = await sweepMeetings(db, config);
+    await handOff(env.DISPATCHER, deliveryIds, config.DISPATCH_BATCH);
   } catch (error) {
-    console.error('sweep: expiring sync waits failed', error);
+    console.error('sweep: applying timeouts failed', error);
   } finally {
     await close();
   }

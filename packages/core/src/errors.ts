@@ -30,6 +30,8 @@ const titles = {
   host_cannot_leave: 'The host cannot leave',
   meeting_not_active: 'Meeting is not active',
   meeting_not_ready: 'Meeting cannot start yet',
+  meeting_already_started: 'Meeting has already started',
+  not_attending: 'Only attending participants can do this',
   meeting_ended: 'Meeting has ended',
   not_a_participant: 'Not a participant of this meeting',
   not_invited: 'Not invited to this meeting',

@@ -1,4 +1,13 @@
-import type { agents, deliveryStatus, messages, organizations, sessions } from './schema';
+import type {
+  agents,
+  deliveryStatus,
+  meetingEvents,
+  meetingParticipants,
+  meetings,
+  messages,
+  organizations,
+  sessions,
+} from './schema';
 
 // The wire shapes (camelCase, ISO times). One function per resource so every route says it once.
 
@@ -58,7 +67,34 @@ export function sessionView(row: Row<typeof sessions>) {
   };
 }
 
+export function meetingView(row: Row<typeof meetings>, participants: Row<typeof meetingParticipants>[]) {
+  return {
+    id: row.id,
+    title: row.title,
+    hostId: row.hostId,
+    status: row.status,
+    turnDurationMs: row.turnDurationMs,
+    maxTurns: row.maxTurns,
+    autoRun: row.autoRun,
+    turnNumber: row.turnNumber,
+    currentSpeakerId: row.currentSpeakerId,
+    turnEndsAt: row.turnEndsAt?.toISOString() ?? null,
+    participants: [...participants]
+      .sort((a, b) => (a.joinOrder ?? Number.MAX_SAFE_INTEGER) - (b.joinOrder ?? Number.MAX_SAFE_INTEGER))
+      .map((p) => ({ agentId: p.agentId, status: p.status, joinOrder: p.joinOrder })),
+    createdAt: row.createdAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    endedAt: row.endedAt?.toISOString() ?? null,
+  };
+}
+
+export function eventView(row: Row<typeof meetingEvents>) {
+  return { seq: row.seq, type: row.type, data: row.data, createdAt: row.createdAt.toISOString() };
+}
+
 export type OrganizationView = ReturnType<typeof organizationView>;
 export type AgentView = ReturnType<typeof agentView>;
 export type MessageView = ReturnType<typeof messageView>;
 export type SessionView = ReturnType<typeof sessionView>;
+export type MeetingView = ReturnType<typeof meetingView>;
+export type EventView = ReturnType<typeof eventView>;

@@ -1,6 +1,6 @@
 import { endSession, replyToSession } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
-import { ctxOf, pushSoon } from '../context';
+import { ctxOf, withPush } from '../context';
 import {
   JsonContent,
   json,
@@ -55,17 +55,7 @@ const end = createRoute({
 
 export const registerSessions = (app: App) =>
   app
-    .openapi(reply, async (c) => {
-      const { deliveryIds, ...result } = await replyToSession(
-        ctxOf(c),
-        c.req.valid('param').id,
-        c.req.valid('json'),
-      );
-      pushSoon(c, deliveryIds);
-      return c.json(result, 201);
-    })
-    .openapi(end, async (c) => {
-      const { deliveryIds, ...result } = await endSession(ctxOf(c), c.req.valid('param').id);
-      pushSoon(c, deliveryIds);
-      return c.json(result, 200);
-    });
+    .openapi(reply, async (c) =>
+      c.json(withPush(c, await replyToSession(ctxOf(c), c.req.valid('param').id, c.req.valid('json'))), 201),
+    )
+    .openapi(end, async (c) => c.json(withPush(c, await endSession(ctxOf(c), c.req.valid('param').id)), 200));

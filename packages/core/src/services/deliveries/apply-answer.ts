@@ -4,48 +4,77 @@ import { AppError } from '../../errors';
 import type { deliveries, messages } from '../../schema';
 import { pairLock } from '../conversations/lock-keys';
 import { recordReply } from '../conversations/record-reply';
+import { MeetingTx } from '../meetings/meeting-tx';
+import { speakInMeeting } from '../meetings/speak';
 
-/** Whether an endpoint's 2xx body carries an answer: `{ "reply": ... }` to a sync_request. */
-export function answerOf(
-  type: (typeof deliveries.$inferSelect)['type'],
-  body: string,
-): { content: unknown } | null {
-  if (type !== 'sync_request' || !body) return null;
+type Delivery = typeof deliveries.$inferSelect;
+
+/** The field of a 2xx body that answers each kind of delivery. */
+const answerField: Partial<Record<Delivery['type'], string>> = {
+  sync_request: 'reply',
+  meeting_turn: 'speech',
+};
+
+/** Whether an endpoint's 2xx body carries an answer: `{reply}` to a sync_request, `{speech}` to a meeting_turn. */
+export function answerOf(type: Delivery['type'], body: string): { content: unknown } | null {
+  const field = answerField[type];
+  if (!field || !body) return null;
   try {
-    const parsed = JSON.parse(body) as unknown;
-    if (parsed && typeof parsed === 'object' && 'reply' in parsed) return { content: parsed.reply };
+    const parsed = JSON.parse(body) as Record<string, unknown> | null;
+    if (parsed && typeof parsed === 'object' && field in parsed) return { content: parsed[field] };
   } catch {
     // A 2xx with a body that is not JSON acknowledges without answering.
   }
   return null;
 }
 
+async function reply(tx: Tx, attemptLimit: number, request: typeof messages.$inferSelect, content: unknown) {
+  if (!request.sessionId || !request.senderId || !request.recipientId) return [];
+  await lockKeys(tx, pairLock(request.senderId, request.recipientId));
+  const { deliveryIds } = await recordReply(tx, attemptLimit, {
+    organizationId: request.organizationId,
+    agentId: request.recipientId,
+    sessionId: request.sessionId,
+    requestId: request.id,
+    content,
+  });
+  return deliveryIds;
+}
+
+async function speech(tx: Tx, attemptLimit: number, delivery: Delivery, content: unknown) {
+  if (!delivery.meetingId || delivery.turnNumber === null) return [];
+  const meeting = await MeetingTx.open(
+    tx,
+    { MAX_DELIVERY_ATTEMPTS: attemptLimit },
+    delivery.organizationId,
+    delivery.meetingId,
+  );
+  await speakInMeeting(meeting, delivery.agentId, { content, turnNumber: delivery.turnNumber });
+  return meeting.deliveryIds;
+}
+
 /**
- * Applies an inline answer as if the agent had called the API (reply), inside the attempt's
- * transaction but in a savepoint: a refusal (already replied, session ended) is noted, not fatal.
- * Returns outbox ids the answer created, and the refusal if there was one.
+ * Applies an inline answer as if the agent had called the API (reply or speak), inside the
+ * attempt's transaction but in a savepoint: a refusal (already replied, turn expired) is noted,
+ * not fatal. Returns the outbox ids the answer created, and the refusal if there was one.
  */
 export async function applyAnswer(
   tx: Tx,
   attemptLimit: number,
-  request: typeof messages.$inferSelect,
+  target: { delivery: Delivery; message: typeof messages.$inferSelect | null },
   answer: { content: unknown },
 ): Promise<{ deliveryIds: string[]; refused?: string }> {
-  if (!request.sessionId || !request.senderId || !request.recipientId) return { deliveryIds: [] };
   try {
-    return await tx.transaction(async (savepoint) => {
-      await lockKeys(savepoint, pairLock(request.senderId as string, request.recipientId as string));
-      const { deliveryIds } = await recordReply(savepoint, attemptLimit, {
-        organizationId: request.organizationId,
-        agentId: request.recipientId as string,
-        sessionId: request.sessionId as string,
-        requestId: request.id,
-        content: answer.content,
-      });
-      return { deliveryIds };
-    });
+    return await tx.transaction(async (savepoint) => ({
+      deliveryIds:
+        target.delivery.type === 'meeting_turn'
+          ? await speech(savepoint, attemptLimit, target.delivery, answer.content)
+          : target.message
+            ? await reply(savepoint, attemptLimit, target.message, answer.content)
+            : [],
+    }));
   } catch (error) {
-    if (error instanceof AppError) return { deliveryIds: [], refused: `inline reply refused: ${error.code}` };
+    if (error instanceof AppError) return { deliveryIds: [], refused: `answer refused: ${error.code}` };
     throw error;
   }
 }

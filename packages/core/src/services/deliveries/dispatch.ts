@@ -1,12 +1,20 @@
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import pMap from 'p-map';
 import { Webhook } from 'standardwebhooks';
 import { decryptSecret } from '../../crypto';
 import type { Db } from '../../db';
 import { checkEndpointUrl } from '../../endpoint-url';
 import type { Config } from '../../env';
-import { agents, deliveries, deliveryAttempts, messages } from '../../schema';
-import { messageView } from '../../views';
+import {
+  agents,
+  deliveries,
+  deliveryAttempts,
+  meetingEvents,
+  meetingParticipants,
+  meetings,
+  messages,
+} from '../../schema';
+import { eventView, meetingView, messageView } from '../../views';
 import { answerOf, applyAnswer } from './apply-answer';
 import { retryDelayMs } from './backoff';
 import { type Claim, claimDeliveries } from './claim-deliveries';
@@ -91,15 +99,52 @@ async function loadTarget(db: Db, deliveryId: string) {
 
 type Target = Awaited<ReturnType<typeof loadTarget>>;
 
-function buildPayload({ delivery, agent, message }: Target) {
+/** Recent messages handed to an autoRun speaker with its turn, as context. */
+const TURN_HISTORY = 20;
+
+/** The JSON body pushed for a delivery; null when what it was for is over (a meeting turn that passed). */
+async function buildPayload(db: Db, { delivery, agent, message }: Target) {
   const base = { type: delivery.type, deliveryId: delivery.id, agentId: agent.id };
   switch (delivery.type) {
     case 'message':
     case 'sync_request':
       if (!message) throw new Error(`${delivery.type} delivery ${delivery.id} has no message`);
       return { ...base, message: messageView(message, delivery.status) };
-    default:
-      throw new Error(`no payload for ${delivery.type} deliveries`);
+    case 'meeting_event': {
+      const [event] = await db
+        .select()
+        .from(meetingEvents)
+        .where(
+          and(
+            eq(meetingEvents.meetingId, delivery.meetingId as string),
+            eq(meetingEvents.seq, delivery.eventSeq as number),
+          ),
+        );
+      if (!event) throw new Error(`meeting_event delivery ${delivery.id} has no event`);
+      return { ...base, meetingId: delivery.meetingId, event: eventView(event) };
+    }
+    case 'meeting_turn': {
+      const [meeting] = await db
+        .select()
+        .from(meetings)
+        .where(eq(meetings.id, delivery.meetingId as string));
+      if (meeting?.status !== 'active' || meeting.turnNumber !== delivery.turnNumber) return null;
+      const participants = await db
+        .select()
+        .from(meetingParticipants)
+        .where(eq(meetingParticipants.meetingId, meeting.id));
+      const history = await db
+        .select()
+        .from(messages)
+        .where(eq(messages.meetingId, meeting.id))
+        .orderBy(desc(messages.id))
+        .limit(TURN_HISTORY);
+      return {
+        ...base,
+        meeting: meetingView(meeting, participants),
+        history: history.reverse().map((row) => messageView(row, null)),
+      };
+    }
   }
 }
 
@@ -142,9 +187,9 @@ async function readAnswer(response: Response): Promise<string> {
   return new TextDecoder().decode(bytes);
 }
 
-async function post(target: Target, config: DispatchConfig): Promise<Outcome> {
+async function post(target: Target, payload: object, config: DispatchConfig): Promise<Outcome> {
   const url = target.agent.endpointUrl as string;
-  const body = JSON.stringify(buildPayload(target));
+  const body = JSON.stringify(payload);
   const secret = await decryptSecret(target.agent.signingSecretEncrypted, config.ENCRYPTION_KEY);
   const sentAt = new Date();
   const signature = new Webhook(secret).sign(target.delivery.id, sentAt, body);
@@ -207,7 +252,15 @@ async function attempt(
       error: 'already acknowledged through the inbox',
     };
   } else {
-    outcome = await post(target, config);
+    const payload = await buildPayload(db, target);
+    outcome = payload
+      ? await post(target, payload, config)
+      : {
+          ok: false,
+          final: true,
+          responseStatus: null,
+          error: 'the turn ended before it could be delivered',
+        };
   }
 
   const { delivery } = target;
@@ -222,8 +275,8 @@ async function attempt(
   let followUps: string[] = [];
 
   await db.transaction(async (tx) => {
-    if (answer && target.message) {
-      const applied = await applyAnswer(tx, config.MAX_DELIVERY_ATTEMPTS, target.message, answer);
+    if (answer) {
+      const applied = await applyAnswer(tx, config.MAX_DELIVERY_ATTEMPTS, target, answer);
       followUps = applied.deliveryIds;
       if (applied.refused) outcome.error = applied.refused;
     }

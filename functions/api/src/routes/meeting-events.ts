@@ -1,0 +1,85 @@
+import { loadConfig, meetingEventsAfter, openDb } from '@agent-messaging/core';
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { ctxOf, pushSoon, withPush } from '../context';
+import { MeetingEvent, meetingIdParam, problemResponses } from '../schemas';
+import type { AppEnv } from '../types';
+
+/** How long one SSE connection lives before the client reconnects with Last-Event-ID. */
+const STREAM_LIFETIME_MS = 5 * 60_000;
+/** Each poll inside the stream waits this long for new events (and keeps the connection alive). */
+const STREAM_POLL_MS = 15_000;
+
+export const eventsRoute = createRoute({
+  method: 'get',
+  path: '/v1/meetings/{id}/events',
+  tags: ['Meetings'],
+  security: [{ bearer: [] }],
+  summary: 'Events after a seq; long-polls with waitMs; Accept: text/event-stream streams them (SSE)',
+  description:
+    'Every change of the meeting is an event with a gap-free per-meeting seq. As SSE, each event is sent with `id: <seq>` and `event: <type>`; reconnect with `Last-Event-ID` to resume with nothing missed or repeated. The stream closes after meeting_ended.',
+  request: {
+    params: meetingIdParam,
+    query: z
+      .object({
+        after: z.coerce.number().int().min(0).default(0),
+        limit: z.coerce.number().int().min(1).max(500).default(100),
+        waitMs: z.coerce.number().int().min(0).max(30_000).default(0),
+      })
+      .strict(),
+  },
+  responses: {
+    200: {
+      content: {
+        'application/json': { schema: z.object({ events: z.array(MeetingEvent) }) },
+        'text/event-stream': { schema: z.string() },
+      },
+      description: 'Events, oldest first',
+    },
+    ...problemResponses(400, 401, 404),
+  },
+});
+
+type EventsContext = Context<
+  AppEnv,
+  '/v1/meetings/:id/events',
+  { out: { param: { id: string }; query: { after: number; limit: number; waitMs: number } } }
+>;
+
+export async function streamOrPollEvents(c: EventsContext) {
+  const { id } = c.req.valid('param');
+  const query = c.req.valid('query');
+  if (!(c.req.header('accept') ?? '').includes('text/event-stream')) {
+    return c.json(withPush(c, await meetingEventsAfter(ctxOf(c), id, query)), 200);
+  }
+  const lastEventId = Number(c.req.header('last-event-id'));
+  let after = Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : query.after;
+  // Check access before the stream opens, so a refusal is a plain problem response.
+  await meetingEventsAfter(ctxOf(c), id, { after, limit: 1, waitMs: 0 });
+  const config = loadConfig(c.env);
+  return streamSSE(c, async (stream) => {
+    // The request's pool closes when the handler returns; the stream needs its own.
+    const { db, close } = openDb(config);
+    const ctx = { ...ctxOf(c), db };
+    const closesAt = Date.now() + STREAM_LIFETIME_MS;
+    try {
+      while (!stream.aborted && Date.now() < closesAt) {
+        const { events, deliveryIds } = await meetingEventsAfter(ctx, id, {
+          after,
+          limit: query.limit,
+          waitMs: STREAM_POLL_MS,
+        });
+        pushSoon(c, deliveryIds);
+        if (events.length === 0) await stream.write(': keep-alive\n\n');
+        for (const event of events) {
+          await stream.writeSSE({ id: String(event.seq), event: event.type, data: JSON.stringify(event) });
+          after = event.seq;
+        }
+        if (events.at(-1)?.type === 'meeting_ended') break;
+      }
+    } finally {
+      await close();
+    }
+  });
+}

@@ -1,0 +1,176 @@
+import {
+  attendMeeting,
+  createMeeting,
+  endMeeting,
+  inviteToMeeting,
+  leaveMeeting,
+  meetingMessages,
+  readMeeting,
+  speak,
+  startMeeting,
+} from '@agent-messaging/core';
+import { createRoute, z } from '@hono/zod-openapi';
+import { ctxOf, pushSoon, withPush } from '../context';
+import {
+  AgentId,
+  idempotencyKeyHeader,
+  JsonContent,
+  json,
+  jsonBody,
+  Meeting,
+  Message,
+  meetingIdParam,
+  problemResponses,
+} from '../schemas';
+import type { App } from '../types';
+import { eventsRoute, streamOrPollEvents } from './meeting-events';
+
+const tags = ['Meetings'];
+const security = [{ bearer: [] }];
+const meetingResponse = json(z.object({ meeting: Meeting }), 'The meeting');
+const withMessage = json(
+  z.object({ meeting: Meeting, message: Message.nullable() }),
+  'The meeting and the message posted',
+);
+
+const create = createRoute({
+  method: 'post',
+  path: '/v1/meetings',
+  tags,
+  security,
+  summary: 'Create a meeting you host (agent token); participants are invited',
+  request: {
+    headers: idempotencyKeyHeader,
+    body: jsonBody(
+      z
+        .object({
+          title: z.string().trim().min(1).max(200),
+          participantIds: z.array(AgentId).max(500),
+          turnDurationMs: z.number().int().min(100).max(3_600_000),
+          maxTurns: z.number().int().min(1).max(100_000).optional(),
+          autoRun: z.boolean().optional(),
+        })
+        .strict(),
+    ),
+  },
+  responses: { 201: meetingResponse, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
+});
+
+/** A lifecycle action on one meeting: POST /v1/meetings/{id}/<name>. */
+const action = (name: string, summary: string) =>
+  createRoute({
+    method: 'post',
+    path: `/v1/meetings/{id}/${name}`,
+    tags,
+    security,
+    summary,
+    request: { params: meetingIdParam },
+    responses: { 200: meetingResponse, ...problemResponses(400, 401, 403, 404, 409) },
+  });
+
+/** A lifecycle action that takes a body. */
+const actionWithBody = <B extends z.ZodType, R extends typeof meetingResponse | typeof withMessage>(
+  name: string,
+  summary: string,
+  body: B,
+  response: R,
+) =>
+  createRoute({
+    method: 'post',
+    path: `/v1/meetings/{id}/${name}`,
+    tags,
+    security,
+    summary,
+    request: { params: meetingIdParam, body: jsonBody(body) },
+    responses: { 200: response, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
+  });
+
+const invite = actionWithBody(
+  'invite',
+  'Invite more agents (host)',
+  z.object({ agentIds: z.array(AgentId).min(1).max(500) }).strict(),
+  meetingResponse,
+);
+const attend = action('attend', 'Attend a meeting you are invited to: you join the rotation');
+const start = actionWithBody(
+  'start',
+  'Start the meeting (host; at least one other participant attends). content is your opening speech',
+  z.object({ content: JsonContent.optional() }).strict(),
+  withMessage,
+);
+const speakRoute = actionWithBody(
+  'speak',
+  'Speak in your turn; speaking ends the turn',
+  z.object({ content: JsonContent }).strict(),
+  withMessage,
+);
+const leave = action('leave', 'Leave the meeting (not the host); if speaking, the turn passes');
+const end = action('end', 'End the meeting (host)');
+
+const get = createRoute({
+  method: 'get',
+  path: '/v1/meetings/{id}',
+  tags,
+  security,
+  summary: 'Status, current speaker, turn number, turnEndsAt and participants',
+  request: { params: meetingIdParam },
+  responses: { 200: meetingResponse, ...problemResponses(400, 401, 404) },
+});
+
+const history = createRoute({
+  method: 'get',
+  path: '/v1/meetings/{id}/messages',
+  tags,
+  security,
+  summary: 'The ordered history, system and timeout messages included',
+  request: {
+    params: meetingIdParam,
+    query: z
+      .object({ after: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(100) })
+      .strict(),
+  },
+  responses: {
+    200: json(z.object({ messages: z.array(Message) }), 'Oldest first'),
+    ...problemResponses(400, 401, 404),
+  },
+});
+
+export const registerMeetings = (app: App) =>
+  app
+    .openapi(create, async (c) => {
+      const result = await createMeeting(
+        ctxOf(c),
+        c.req.valid('json'),
+        c.req.valid('header')['idempotency-key'],
+      );
+      pushSoon(c, result.deliveryIds);
+      if (result.replayed) c.header('idempotent-replayed', 'true');
+      return c.json(result.body, 201);
+    })
+    .openapi(invite, async (c) =>
+      c.json(
+        withPush(c, await inviteToMeeting(ctxOf(c), c.req.valid('param').id, c.req.valid('json').agentIds)),
+        200,
+      ),
+    )
+    .openapi(attend, async (c) =>
+      c.json(withPush(c, await attendMeeting(ctxOf(c), c.req.valid('param').id)), 200),
+    )
+    .openapi(start, async (c) =>
+      c.json(withPush(c, await startMeeting(ctxOf(c), c.req.valid('param').id, c.req.valid('json'))), 200),
+    )
+    .openapi(speakRoute, async (c) =>
+      c.json(withPush(c, await speak(ctxOf(c), c.req.valid('param').id, c.req.valid('json'))), 200),
+    )
+    .openapi(leave, async (c) =>
+      c.json(withPush(c, await leaveMeeting(ctxOf(c), c.req.valid('param').id)), 200),
+    )
+    .openapi(end, async (c) => c.json(withPush(c, await endMeeting(ctxOf(c), c.req.valid('param').id)), 200))
+    .openapi(get, async (c) => c.json(withPush(c, await readMeeting(ctxOf(c), c.req.valid('param').id)), 200))
+    .openapi(history, async (c) =>
+      c.json(
+        withPush(c, await meetingMessages(ctxOf(c), c.req.valid('param').id, c.req.valid('query'))),
+        200,
+      ),
+    )
+    .openapi(eventsRoute, streamOrPollEvents);

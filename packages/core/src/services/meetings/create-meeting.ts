@@ -1,0 +1,58 @@
+import { requireKind } from '../../auth';
+import type { Ctx } from '../../context';
+import { withIdempotency } from '../../idempotency';
+import { newId } from '../../ids';
+import { meetings } from '../../schema';
+import { loadRecipients } from '../messages/post-messages';
+import { MeetingTx } from './meeting-tx';
+
+export interface CreateMeetingInput {
+  title: string;
+  participantIds: string[];
+  turnDurationMs: number;
+  maxTurns?: number | undefined;
+  autoRun?: boolean | undefined;
+}
+
+/** The caller hosts (attending, join order 0); the others are invited. */
+export async function createMeeting(ctx: Ctx, input: CreateMeetingInput, idempotencyKey?: string) {
+  const host = requireKind(ctx.principal, 'agent');
+  const inviteeIds = [...new Set(input.participantIds)].filter((id) => id !== host.agentId);
+  let deliveryIds: string[] = [];
+  const response = await ctx.db.transaction((tx) =>
+    withIdempotency(
+      tx,
+      { principalId: host.agentId, key: idempotencyKey, request: ['POST /v1/meetings', input] },
+      async () => {
+        const [hostAgent, ...invitees] = await loadRecipients(tx, host.organizationId, [
+          host.agentId,
+          ...inviteeIds,
+        ]);
+        const [row] = await tx
+          .insert(meetings)
+          .values({
+            id: newId('meeting'),
+            organizationId: host.organizationId,
+            hostId: host.agentId,
+            title: input.title,
+            turnDurationMs: input.turnDurationMs,
+            maxTurns: input.maxTurns ?? null,
+            autoRun: input.autoRun ?? false,
+          })
+          .returning();
+        if (!row || !hostAgent) throw new Error('insert returned no row');
+        const meeting = await MeetingTx.create(tx, ctx.config, row, [hostAgent, ...invitees]);
+        const now = new Date();
+        await meeting.addParticipants([
+          { meetingId: row.id, agentId: host.agentId, status: 'attending', joinOrder: 0, joinedAt: now },
+          ...invitees.map((agent) => ({ meetingId: row.id, agentId: agent.id })),
+        ]);
+        await meeting.event('meeting_created', { hostId: host.agentId, title: input.title });
+        for (const agent of invitees) await meeting.event('participant_invited', { agentId: agent.id });
+        deliveryIds = meeting.deliveryIds;
+        return { status: 201, body: { meeting: meeting.view() } };
+      },
+    ),
+  );
+  return { ...response, deliveryIds };
+}

@@ -1,0 +1,101 @@
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import type { Ctx } from '../../context';
+import type { Db } from '../../db';
+import type { Config } from '../../env';
+import { fail } from '../../errors';
+import { pollUntil } from '../../poll';
+import { meetingEvents, meetingParticipants, meetings, messages } from '../../schema';
+import { eventView, meetingView } from '../../views';
+import { viewMessages } from '../messages/view-messages';
+import { MeetingTx } from './meeting-tx';
+import { organizationOf } from './with-meeting';
+
+/**
+ * Applies the meeting's overdue turns if it has any (cheap check first, lock only when needed).
+ * Returns the outbox ids this produced, or null when nothing was overdue.
+ */
+export async function catchUp(
+  db: Db,
+  config: Pick<Config, 'MAX_DELIVERY_ATTEMPTS'>,
+  organizationId: string,
+  meetingId: string,
+): Promise<string[] | null> {
+  const [overdue] = await db
+    .select({ id: meetings.id })
+    .from(meetings)
+    .where(
+      and(eq(meetings.id, meetingId), eq(meetings.status, 'active'), sql`${meetings.turnEndsAt} <= now()`),
+    );
+  if (!overdue) return null;
+  return db.transaction(
+    async (tx) => (await MeetingTx.open(tx, config, organizationId, meetingId)).deliveryIds,
+  );
+}
+
+/** The meeting if the caller may see it: the organization key, or an agent that was ever invited. */
+async function loadVisible(ctx: Ctx, organizationId: string, meetingId: string) {
+  const [meeting] = await ctx.db
+    .select()
+    .from(meetings)
+    .where(and(eq(meetings.id, meetingId), eq(meetings.organizationId, organizationId)));
+  if (!meeting) throw fail.notFound('meeting', meetingId);
+  const participants = await ctx.db
+    .select()
+    .from(meetingParticipants)
+    .where(eq(meetingParticipants.meetingId, meetingId));
+  const { principal } = ctx;
+  if (principal.kind === 'agent' && !participants.some((p) => p.agentId === principal.agentId)) {
+    throw fail.notFound('meeting', meetingId);
+  }
+  return meetingView(meeting, participants);
+}
+
+/** Reads the meeting after applying its overdue turns, so what is read is exact. */
+export async function readMeeting(ctx: Ctx, meetingId: string) {
+  const organizationId = organizationOf(ctx.principal, meetingId);
+  const before = await loadVisible(ctx, organizationId, meetingId);
+  const deliveryIds = await catchUp(ctx.db, ctx.config, organizationId, meetingId);
+  const meeting = deliveryIds ? await loadVisible(ctx, organizationId, meetingId) : before;
+  return { meeting, deliveryIds: deliveryIds ?? [] };
+}
+
+/** The meeting's messages in order, system and timeout messages included. */
+export async function meetingMessages(
+  ctx: Ctx,
+  meetingId: string,
+  input: { after?: string | undefined; limit: number },
+) {
+  const { deliveryIds } = await readMeeting(ctx, meetingId);
+  const rows = await ctx.db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.meetingId, meetingId), ...(input.after ? [gt(messages.id, input.after)] : [])))
+    .orderBy(asc(messages.id))
+    .limit(input.limit);
+  return { messages: await viewMessages(ctx.db, rows), deliveryIds };
+}
+
+/**
+ * Events after `after` (a seq), oldest first. With waitMs it long-polls, catching up overdue turns
+ * on every poll, so a watcher sees a timeout about when it happens even between sweeps.
+ */
+export async function meetingEventsAfter(
+  ctx: Ctx,
+  meetingId: string,
+  input: { after: number; limit: number; waitMs: number },
+) {
+  const { deliveryIds } = await readMeeting(ctx, meetingId);
+  const organizationId = organizationOf(ctx.principal, meetingId);
+  const read = async () => {
+    deliveryIds.push(...((await catchUp(ctx.db, ctx.config, organizationId, meetingId)) ?? []));
+    const rows = await ctx.db
+      .select()
+      .from(meetingEvents)
+      .where(and(eq(meetingEvents.meetingId, meetingId), gt(meetingEvents.seq, input.after)))
+      .orderBy(asc(meetingEvents.seq))
+      .limit(input.limit);
+    return rows.length > 0 ? rows : undefined;
+  };
+  const rows = (await pollUntil(read, Date.now() + input.waitMs, { initialMs: 50, maxMs: 500 })) ?? [];
+  return { events: rows.map(eventView), deliveryIds };
+}

@@ -1,0 +1,27 @@
+import type { Principal } from '../../auth';
+import type { Ctx } from '../../context';
+import { fail } from '../../errors';
+import { MeetingTx } from './meeting-tx';
+
+/** The organization a caller acts in; the admin has none here. */
+export function organizationOf(principal: Principal, meetingId: string): string {
+  if (principal.kind === 'admin') throw fail.notFound('meeting', meetingId);
+  return principal.organizationId;
+}
+
+/**
+ * Runs `change` on the locked, caught-up meeting in one transaction; returns its result and the
+ * outbox ids (events, turns) to hand to the dispatcher after commit.
+ */
+export async function withMeeting<T>(
+  ctx: Ctx,
+  meetingId: string,
+  change: (meeting: MeetingTx) => Promise<T>,
+) {
+  const organizationId = organizationOf(ctx.principal, meetingId);
+  return ctx.db.transaction(async (tx) => {
+    const meeting = await MeetingTx.open(tx, ctx.config, organizationId, meetingId);
+    const result = await change(meeting);
+    return { ...result, deliveryIds: meeting.deliveryIds };
+  });
+}
