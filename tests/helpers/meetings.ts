@@ -17,27 +17,35 @@ export async function readyMeeting(
       ...(options.autoRun && { autoRun: true }),
     },
   });
-  if (created.status !== 201) throw new Error(`create meeting: ${created.status} ${JSON.stringify(created.body)}`);
+  if (created.status !== 201)
+    throw new Error(`create meeting: ${created.status} ${JSON.stringify(created.body)}`);
   const id: string = created.body.meeting.id;
   for (const agent of others) {
     const attended = await stack.call('POST', `/v1/meetings/${id}/attend`, { token: agent.token });
-    if (attended.status !== 200) throw new Error(`attend: ${attended.status} ${JSON.stringify(attended.body)}`);
+    if (attended.status !== 200)
+      throw new Error(`attend: ${attended.status} ${JSON.stringify(attended.body)}`);
   }
   return id;
 }
 
 export async function agents(stack: TestStack, orgKey: string, names: string[], endpointUrl?: string) {
   const made: TestAgent[] = [];
-  for (const name of names) made.push(await createAgent(stack, orgKey, { name, ...(endpointUrl && { endpointUrl }) }));
+  for (const name of names)
+    made.push(await createAgent(stack, orgKey, { name, ...(endpointUrl && { endpointUrl }) }));
   return made;
 }
 
 export const meetingApi = (stack: TestStack, id: string) => ({
   get: (who: { token: string }) => stack.call('GET', `/v1/meetings/${id}`, { token: who.token }),
   act: (who: { token: string }, action: string, body?: unknown) =>
-    stack.call('POST', `/v1/meetings/${id}/${action}`, { token: who.token, ...(body !== undefined && { body }) }),
+    stack.call('POST', `/v1/meetings/${id}/${action}`, {
+      token: who.token,
+      ...(body !== undefined && { body }),
+    }),
   speak: (who: { token: string }, content: unknown) =>
     stack.call('POST', `/v1/meetings/${id}/speak`, { token: who.token, body: { content } }),
-  messages: (who: { token: string }) => stack.call('GET', `/v1/meetings/${id}/messages`, { token: who.token }),
-  events: (who: { token: string }, query = '') => stack.call('GET', `/v1/meetings/${id}/events${query}`, { token: who.token }),
+  messages: (who: { token: string }) =>
+    stack.call('GET', `/v1/meetings/${id}/messages`, { token: who.token }),
+  events: (who: { token: string }, query = '') =>
+    stack.call('GET', `/v1/meetings/${id}/events${query}`, { token: who.token }),
 });

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agents, meetingApi, readyMeeting } from '../helpers/meetings';
-import { ADMIN_TOKEN, createAgent, createOrganization, startTestStack, type TestStack } from '../helpers/stack';
+import {
+  ADMIN_TOKEN,
+  createAgent,
+  createOrganization,
+  startTestStack,
+  type TestStack,
+} from '../helpers/stack';
 
 let stack: TestStack;
 let orgKey: string;
@@ -24,7 +30,12 @@ describe('meeting lifecycle', () => {
     expect(created.status).toBe(201);
     const id = created.body.meeting.id;
     expect(id).toMatch(/^mtg_/);
-    expect(created.body.meeting).toMatchObject({ status: 'created', hostId: host.id, turnNumber: 0, currentSpeakerId: null });
+    expect(created.body.meeting).toMatchObject({
+      status: 'created',
+      hostId: host.id,
+      turnNumber: 0,
+      currentSpeakerId: null,
+    });
     const api = meetingApi(stack, id);
 
     // Join order is the order of attending, not of inviting.
@@ -39,7 +50,12 @@ describe('meeting lifecycle', () => {
 
     const started = await api.act(host, 'start', { content: 'Welcome' });
     expect(started.status).toBe(200);
-    expect(started.body.message).toMatchObject({ from: host.id, content: 'Welcome', meetingId: id, to: null });
+    expect(started.body.message).toMatchObject({
+      from: host.id,
+      content: 'Welcome',
+      meetingId: id,
+      to: null,
+    });
     expect(started.body.meeting).toMatchObject({ status: 'active', turnNumber: 1, currentSpeakerId: bob.id });
     expect(Date.parse(started.body.meeting.turnEndsAt)).toBeGreaterThan(Date.now());
 
@@ -49,19 +65,23 @@ describe('meeting lifecycle', () => {
 
     const status = await api.get(carol);
     expect(status.body.meeting).toMatchObject({ turnNumber: 4, currentSpeakerId: bob.id });
-    expect(status.body.meeting.participants.find((p: { agentId: string }) => p.agentId === bob.id).status).toBe('speaking');
+    expect(
+      status.body.meeting.participants.find((p: { agentId: string }) => p.agentId === bob.id).status,
+    ).toBe('speaking');
 
     const ended = await api.act(host, 'end');
     expect(ended.body.meeting).toMatchObject({ status: 'ended', currentSpeakerId: null, turnEndsAt: null });
 
     const history = await api.messages(bob);
-    expect(history.body.messages.map((m: { kind: string; content: unknown }) => [m.kind, m.content])).toEqual([
-      ['user', 'Welcome'],
-      ['user', 'b1'],
-      ['user', 'c1'],
-      ['user', 'h1'],
-      ['ending', { event: 'meeting_ended', reason: 'host' }],
-    ]);
+    expect(history.body.messages.map((m: { kind: string; content: unknown }) => [m.kind, m.content])).toEqual(
+      [
+        ['user', 'Welcome'],
+        ['user', 'b1'],
+        ['user', 'c1'],
+        ['user', 'h1'],
+        ['ending', { event: 'meeting_ended', reason: 'host' }],
+      ],
+    );
 
     const { body } = await api.events({ token: orgKey }, '?limit=500');
     const seqs = body.events.map((e: { seq: number }) => e.seq);
@@ -87,7 +107,11 @@ describe('meeting lifecycle', () => {
       body: { title: 'Rules', participantIds: [bob.id, carol.id], turnDurationMs: 60_000 },
     });
     const api = meetingApi(stack, created.body.meeting.id);
-    const expectProblem = async (promise: Promise<{ status: number; body: any }>, status: number, code: string) => {
+    const expectProblem = async (
+      promise: Promise<{ status: number; body: any }>,
+      status: number,
+      code: string,
+    ) => {
       const response = await promise;
       expect(response.status, code).toBe(status);
       expect(response.body.code).toBe(code);
@@ -124,7 +148,9 @@ describe('meeting lifecycle', () => {
 
   it('validates creation', async () => {
     const host = await createAgent(stack, orgKey, { name: 'host' });
-    const outsider = await createAgent(stack, (await createOrganization(stack, 'Far')).apiKey, { name: 'far' });
+    const outsider = await createAgent(stack, (await createOrganization(stack, 'Far')).apiKey, {
+      name: 'far',
+    });
     for (const [body, code] of [
       [{ title: 'x', participantIds: [], turnDurationMs: 10 }, 'validation_failed'],
       [{ title: '', participantIds: [], turnDurationMs: 1000 }, 'validation_failed'],
@@ -155,7 +181,10 @@ describe('meeting lifecycle', () => {
     await api.act(host, 'start');
     await api.act(host, 'end');
     const after = await api.get(bob);
-    expect(after.body.meeting.participants.map((p: { status: string }) => p.status)).toEqual(['attending', 'attending']);
+    expect(after.body.meeting.participants.map((p: { status: string }) => p.status)).toEqual([
+      'attending',
+      'attending',
+    ]);
     expect((await api.speak(bob, 'late')).body.code).toBe('meeting_not_active');
   });
 
@@ -169,7 +198,10 @@ describe('meeting lifecycle', () => {
     const last = await api.speak(bob, 3);
     expect(last.body.meeting.status).toBe('ended');
     const events = (await api.events(host, '?limit=500')).body.events;
-    expect(events.at(-1)).toMatchObject({ type: 'meeting_ended', data: { reason: 'max_turns', endedBy: null } });
+    expect(events.at(-1)).toMatchObject({
+      type: 'meeting_ended',
+      data: { reason: 'max_turns', endedBy: null },
+    });
   });
 
   it('50 concurrent speeches by the current speaker: exactly one is taken', async () => {
@@ -195,9 +227,14 @@ describe('turn timeouts', () => {
     await sleep(400);
     await stack.sweep();
     // Read the rows directly: an API read would apply the timeout itself.
-    const { rows } = await stack.sql.query('SELECT turn_number, current_speaker_id FROM meetings WHERE id = $1', [id]);
+    const { rows } = await stack.sql.query(
+      'SELECT turn_number, current_speaker_id FROM meetings WHERE id = $1',
+      [id],
+    );
     expect(rows[0]).toEqual({ turn_number: 2, current_speaker_id: host.id });
-    const timeout = (await api.messages(host)).body.messages.find((m: { kind: string }) => m.kind === 'timeout');
+    const timeout = (await api.messages(host)).body.messages.find(
+      (m: { kind: string }) => m.kind === 'timeout',
+    );
     expect(timeout).toMatchObject({ from: null, metadata: { onBehalfOf: bob.id, turnNumber: 1 } });
     const events = (await api.events(host)).body.events.map((e: { type: string }) => e.type);
     expect(events).toContain('turn_timed_out');
@@ -216,7 +253,9 @@ describe('turn timeouts', () => {
     // Each turn started when the previous one ended: no drift from the moment of the read.
     expect(Date.parse(read.body.meeting.turnEndsAt)).toBe(startedAt + 5 * 200);
     // (Reading again may apply more turns, which must continue the same rotation.)
-    const timeouts = (await api.messages(host)).body.messages.filter((m: { kind: string }) => m.kind === 'timeout');
+    const timeouts = (await api.messages(host)).body.messages.filter(
+      (m: { kind: string }) => m.kind === 'timeout',
+    );
     const rotation = [bob.id, carol.id, host.id];
     expect(timeouts.length).toBeGreaterThanOrEqual(4);
     timeouts.forEach((m: { metadata: { onBehalfOf: string; turnNumber: number } }, i: number) => {
@@ -243,7 +282,14 @@ describe('turn timeouts', () => {
     const api = meetingApi(stack, await readyMeeting(stack, host, [bob], { turnDurationMs: 300 }));
     await api.act(host, 'start');
     await sleep(350);
-    await Promise.all([stack.sweep(), api.get(host), api.get(bob), stack.sweep(), api.messages(host), api.events(bob)]);
+    await Promise.all([
+      stack.sweep(),
+      api.get(host),
+      api.get(bob),
+      stack.sweep(),
+      api.messages(host),
+      api.events(bob),
+    ]);
     const events = (await api.events(host, '?limit=500')).body.events;
     const timedOut = events
       .filter((e: { type: string }) => e.type === 'turn_timed_out')
