@@ -30,14 +30,15 @@ async function readSse(response: Response, count: number) {
     while (end !== -1) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      const fields = Object.fromEntries(
+      const fields: Record<string, string> = Object.fromEntries(
         block
           .split('\n')
           .filter((line) => line && !line.startsWith(':'))
           .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
       );
-      if (fields.id)
+      if (fields.id && fields.event && fields.data) {
         events.push({ id: Number(fields.id), event: fields.event, data: JSON.parse(fields.data) });
+      }
       end = buffer.indexOf('\n\n');
     }
   }
