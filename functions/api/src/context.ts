@@ -9,10 +9,15 @@ export const ctxOf = (c: Context<AppEnv>): Ctx => ({
   principal: c.var.principal,
 });
 
-/** After commit, hands fresh outbox rows to the dispatcher; the sweeper catches whatever this misses. */
-export function pushSoon(c: Context<AppEnv>, deliveryIds: string[]): void {
-  if (deliveryIds.length === 0) return;
-  c.executionCtx.waitUntil(handOff(c.env.DISPATCHER, deliveryIds, c.var.config.DISPATCH_BATCH));
+/**
+ * After commit, hands fresh outbox rows to the dispatcher; the sweeper catches whatever this misses.
+ * Returns the hand-off, for a caller that wants to know when the push is done.
+ */
+export function pushSoon(c: Context<AppEnv>, deliveryIds: string[]): Promise<void> {
+  if (deliveryIds.length === 0) return Promise.resolve();
+  const handoff = handOff(c.env.DISPATCHER, deliveryIds, c.var.config.DISPATCH_BATCH);
+  c.executionCtx.waitUntil(handoff);
+  return handoff;
 }
 
 /** Hands the result's outbox ids to the dispatcher and returns the rest as the response body. */

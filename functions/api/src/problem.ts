@@ -7,10 +7,27 @@ const httpExceptionCodes: Record<number, AppError> = {
   415: new AppError(415, 'unsupported_media_type', 'Send the body as application/json.'),
 };
 
+/**
+ * PostgreSQL refusing work for lack of resources (class 53: too many connections, out of memory)
+ * or shutting down (57P01-57P03): the request can be retried, so 503 rather than 500.
+ */
+function isDatabaseOverloaded(error: unknown): boolean {
+  for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (code.startsWith('53') || /^57P0[123]$/.test(code))) return true;
+  }
+  return false;
+}
+
 /** Every failure, ours or Hono's, as problem+json; unexpected ones are logged, never echoed. */
 export function problemResponse(error: unknown): Response {
   let problem: Problem;
-  if (error instanceof HTTPException && httpExceptionCodes[error.status]) {
+  const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
+  if (isDatabaseOverloaded(error)) {
+    console.error('database overloaded', error);
+    problem = new AppError(503, 'service_unavailable', 'The database is busy; retry shortly.').toProblem();
+    headers['retry-after'] = '1';
+  } else if (error instanceof HTTPException && httpExceptionCodes[error.status]) {
     problem = (httpExceptionCodes[error.status] as AppError).toProblem();
   } else if (error instanceof ConfigError) {
     console.error(error.message);
@@ -23,8 +40,5 @@ export function problemResponse(error: unknown): Response {
     if (!(error instanceof AppError)) console.error('unhandled error', error);
     problem = problemFromUnknown(error);
   }
-  return new Response(JSON.stringify(problem), {
-    status: problem.status,
-    headers: { 'content-type': 'application/problem+json' },
-  });
+  return new Response(JSON.stringify(problem), { status: problem.status, headers });
 }

@@ -6,15 +6,26 @@
 export async function pollUntil<T>(
   check: () => Promise<T | undefined>,
   deadline: number,
-  { initialMs = 25, maxMs = 500 } = {},
+  { initialMs = 25, maxMs = 500, wake }: { initialMs?: number; maxMs?: number; wake?: Promise<unknown> } = {},
 ): Promise<T | undefined> {
   let delay = initialMs;
+  // `wake` settling (the work that produces the answer finished) cuts the current sleep short, once.
+  let woken = wake?.then(
+    () => undefined,
+    () => undefined,
+  );
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
     const remaining = deadline - Date.now();
     if (remaining <= 0) return undefined;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, remaining)));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const sleep = new Promise((resolve) => {
+      timer = setTimeout(resolve, Math.min(delay, remaining));
+    });
+    await (woken ? Promise.race([sleep, woken]) : sleep);
+    clearTimeout(timer);
+    woken = undefined;
     delay = Math.min(maxMs, delay * 1.5);
   }
 }

@@ -92,11 +92,11 @@ export const registerConversations = (app: App) =>
         c.req.valid('json'),
         c.req.valid('header')['idempotency-key'],
       );
-      pushSoon(c, started.deliveryIds);
       const result = await awaitReply(c.var.db, {
         sessionId: started.session.id,
         requestId: started.request.id,
         deadline: new Date(started.deadline),
+        delivered: pushSoon(c, started.deliveryIds),
       });
       return c.json(result, 200);
     })

@@ -74,6 +74,7 @@ const actionWithBody = <B extends z.ZodType, R extends typeof meetingResponse | 
   summary: string,
   body: B,
   response: R,
+  bodyRequired = true,
 ) =>
   createRoute({
     method: 'post',
@@ -81,7 +82,7 @@ const actionWithBody = <B extends z.ZodType, R extends typeof meetingResponse | 
     tags,
     security,
     summary,
-    request: { params: meetingIdParam, body: jsonBody(body) },
+    request: { params: meetingIdParam, body: { ...jsonBody(body), required: bodyRequired } },
     responses: { 200: response, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
   });
 
@@ -97,6 +98,7 @@ const start = actionWithBody(
   'Start the meeting (host; at least one other participant attends). content is your opening speech',
   z.object({ content: JsonContent.optional() }).strict(),
   withMessage,
+  false,
 );
 const speakRoute = actionWithBody(
   'speak',
@@ -157,7 +159,10 @@ export const registerMeetings = (app: App) =>
       c.json(withPush(c, await attendMeeting(ctxOf(c), c.req.valid('param').id)), 200),
     )
     .openapi(start, async (c) =>
-      c.json(withPush(c, await startMeeting(ctxOf(c), c.req.valid('param').id, c.req.valid('json'))), 200),
+      c.json(
+        withPush(c, await startMeeting(ctxOf(c), c.req.valid('param').id, c.req.valid('json') ?? {})),
+        200,
+      ),
     )
     .openapi(speakRoute, async (c) =>
       c.json(withPush(c, await speak(ctxOf(c), c.req.valid('param').id, c.req.valid('json'))), 200),

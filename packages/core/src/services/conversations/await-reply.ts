@@ -26,11 +26,17 @@ async function check(db: Db, sessionId: string, requestId: string): Promise<Outc
  * polling with backoff (Neon's serverless driver has no LISTEN on pooled connections, and a poll
  * survives any instance). The reply handed back here counts as acknowledged.
  */
-export async function awaitReply(db: Db, wait: { sessionId: string; requestId: string; deadline: Date }) {
+export async function awaitReply(
+  db: Db,
+  wait: { sessionId: string; requestId: string; deadline: Date; delivered?: Promise<unknown> },
+) {
   const { sessionId, requestId } = wait;
+  // `delivered` settles when the push to the recipient's endpoint finished: an inline reply is
+  // recorded by then, so look at once instead of at the next poll.
   let outcome = await pollUntil(() => check(db, sessionId, requestId), wait.deadline.getTime(), {
     initialMs: 20,
     maxMs: 500,
+    ...(wait.delivered && { wake: wait.delivered }),
   });
   if (!outcome) {
     // Deadline: expire the wait ourselves (unless a reply committed first), then look once more.
