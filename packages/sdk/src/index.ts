@@ -1,0 +1,9 @@
+export type { AgentCredentials, AgentInput, AgentPatch } from './api/agents';
+export type { MeetingInput } from './api/meetings';
+export type { SendOptions } from './api/messages';
+export { AgentMessaging } from './client';
+export * from './errors';
+export { type AgentHandlerOptions, createAgentHandler, type DedupeStore, memoryDedupeStore } from './handler';
+export { type ResumeOptions, resumeAgentHandler } from './resume';
+export type { ClientOptions } from './transport';
+export * from './types';
