@@ -1,0 +1,184 @@
+import {
+  AgentBusyError,
+  AgentMessaging,
+  AgentNotFoundError,
+  AuthError,
+  createAgentHandler,
+  IdempotencyConflictError,
+  type MeetingEvent,
+  NotYourTurnError,
+  resumeAgentHandler,
+  SessionEndedError,
+  TimeoutError,
+} from '@agent-messaging/sdk';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { serveHandler } from '../helpers/endpoint';
+import { ADMIN_TOKEN, eventually, startTestStack, type TestStack } from '../helpers/stack';
+
+let stack: TestStack;
+let org: AgentMessaging;
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  const admin = new AgentMessaging({ baseUrl: stack.apiUrl, token: ADMIN_TOKEN });
+  const { apiKey } = await admin.organizations.create({ name: 'SDK Inc' });
+  org = new AgentMessaging({ baseUrl: stack.apiUrl, token: apiKey });
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+afterAll(() => stack?.stop());
+
+/** An agent made through the SDK; with handlers, its endpoint is the SDK's createAgentHandler. */
+async function agent(
+  name: string,
+  handlers?: Omit<Parameters<typeof createAgentHandler>[0], 'signingSecret'>,
+) {
+  const created = await org.agents.create({ name });
+  if (handlers) {
+    const server = await serveHandler(
+      createAgentHandler({ signingSecret: created.signingSecret, ...handlers }),
+    );
+    cleanups.push(server.close);
+    await org.agents.update(created.agent.id, { endpointUrl: server.url });
+  }
+  return {
+    id: created.agent.id,
+    client: new AgentMessaging({ baseUrl: stack.apiUrl, token: created.token }),
+  };
+}
+
+describe('SDK against the real service', () => {
+  it('manages agents with the organization key', async () => {
+    const created = await org.agents.create({ name: 'crud', externalId: 'sdk-crud' });
+    expect(await org.agents.findByExternalId('sdk-crud')).toMatchObject({ id: created.agent.id });
+    expect(await org.agents.findByExternalId('nobody')).toBeNull();
+    expect((await org.agents.update(created.agent.id, { description: 'd' })).description).toBe('d');
+    const rotated = await org.agents.rotate(created.agent.id);
+    expect(rotated.token).not.toBe(created.token);
+    expect((await org.agents.deactivate(created.agent.id)).status).toBe('deactivated');
+    await expect(org.agents.get('agt_01jd6s5v1xe8rb8xgsnq8mq2gx')).rejects.toBeInstanceOf(AgentNotFoundError);
+    const bad = new AgentMessaging({ baseUrl: stack.apiUrl, token: 'am_org_nope' });
+    await expect(bad.agents.list()).rejects.toBeInstanceOf(AuthError);
+  });
+
+  it('delivers one-way messages to a createAgentHandler endpoint, verified and deduped', async () => {
+    const received: unknown[] = [];
+    const bob = await agent('bob', { onMessage: (message) => void received.push(message.content) });
+    const alice = await agent('alice');
+    const sent = await alice.client.messages.send(bob.id, { hi: 'bob' }, { idempotencyKey: 'k1' });
+    await eventually(async () => received.length === 1);
+    expect(received).toEqual([{ hi: 'bob' }]);
+    expect((await alice.client.messages.get(sent.id)).message.status).toBe('delivered');
+    await expect(
+      alice.client.messages.send(bob.id, 'other', { idempotencyKey: 'k1' }),
+    ).rejects.toBeInstanceOf(IdempotencyConflictError);
+  });
+
+  it('sync: onSyncRequest answers inline; busy, timeout and ended are typed errors', async () => {
+    const expert = await agent('expert', {
+      onSyncRequest: (message) => ({ answer: `re: ${message.content}` }),
+    });
+    const asker = await agent('asker');
+    const { reply, sessionId } = await asker.client.sync.sendAndWait(expert.id, 'question', {
+      timeoutMs: 5_000,
+    });
+    expect(reply.content).toEqual({ answer: 're: question' });
+
+    const silent = await agent('silent');
+    const waiting = asker.client.sync.sendAndWait(silent.id, 'hello?', { timeoutMs: 1_500 });
+    await eventually(async () => (await silent.client.inbox.read()).length > 0);
+    await expect(
+      asker.client.sync.sendAndWait(expert.id, 'second', { timeoutMs: 1_000 }),
+    ).rejects.toBeInstanceOf(AgentBusyError);
+    await expect(waiting).rejects.toBeInstanceOf(TimeoutError);
+
+    const ending = asker.client.sync.sendAndWait(silent.id, 'still there?', { timeoutMs: 10_000 });
+    const [request] = await eventually(async () => {
+      const messages = await silent.client.inbox.read();
+      return messages.length > 1 && messages.slice(1);
+    });
+    await silent.client.sync.end(request?.sessionId as string);
+    await expect(ending).rejects.toBeInstanceOf(SessionEndedError);
+    await asker.client.sync.end(sessionId);
+  });
+
+  it('async: getUnreadMessages acknowledges, waitForMessage waits, history pages', async () => {
+    const a = await agent('a');
+    const b = await agent('b');
+    await a.client.async.send(b.id, 'one');
+    await a.client.async.send(b.id, 'two');
+    expect((await b.client.async.getUnreadMessages({ ack: false })).map((m) => m.content)).toEqual([
+      'one',
+      'two',
+    ]);
+    expect((await b.client.async.getUnreadMessages()).map((m) => m.content)).toEqual(['one', 'two']);
+    expect(await b.client.async.getUnreadMessages()).toEqual([]);
+
+    setTimeout(() => void a.client.async.send(b.id, 'three'), 200);
+    expect((await b.client.async.waitForMessage({ from: a.id, timeoutMs: 5_000 }))?.content).toBe('three');
+    expect(await b.client.async.waitForMessage({ timeoutMs: 300 })).toBeNull();
+    expect((await a.client.async.getMessagesFromAgent(b.id)).map((m) => m.content)).toEqual([
+      'one',
+      'two',
+      'three',
+    ]);
+  });
+
+  it('resumeAgentHandler drains the inbox, replies to sync requests, acks only after handling', async () => {
+    const a = await agent('a');
+    const b = await agent('b');
+    await a.client.async.send(b.id, 'while you were away');
+    const pending = a.client.sync.sendAndWait(b.id, 'are you back?', { timeoutMs: 10_000 });
+    await eventually(async () => (await b.client.inbox.read()).length === 2);
+
+    let failOnce = true;
+    const seen: unknown[] = [];
+    const handlers = {
+      onMessage: (message: { content: unknown }) => {
+        if (failOnce) {
+          failOnce = false;
+          throw new Error('crashed mid-way');
+        }
+        seen.push(message.content);
+      },
+      onSyncRequest: (message: { content: unknown }) => `yes, re: ${message.content}`,
+    };
+    await expect(resumeAgentHandler(b.client, handlers)).rejects.toThrow('crashed mid-way');
+    expect(await b.client.inbox.read()).toHaveLength(2); // nothing was lost
+    expect(await resumeAgentHandler(b.client, handlers)).toBe(2);
+    expect(seen).toEqual(['while you were away']);
+    expect((await pending).reply.content).toBe('yes, re: are you back?');
+    expect(await b.client.inbox.read()).toEqual([]);
+  });
+
+  it('meetings: lifecycle, typed refusals and the events iterator', async () => {
+    const host = await agent('host');
+    const guest = await agent('guest');
+    const meeting = await host.client.meetings.create({
+      title: 'sdk',
+      participantIds: [guest.id],
+      turnDurationMs: 60_000,
+    });
+    await guest.client.meetings.attend(meeting.id);
+    await host.client.meetings.start(meeting.id, 'hello');
+    await expect(host.client.meetings.speak(meeting.id, 'me again')).rejects.toBeInstanceOf(NotYourTurnError);
+
+    const seen: MeetingEvent[] = [];
+    const watching = (async () => {
+      for await (const event of guest.client.meetings.events(meeting.id)) seen.push(event);
+    })();
+    await guest.client.meetings.speak(meeting.id, 'hi');
+    await host.client.meetings.end(meeting.id);
+    await watching;
+    expect(seen.map((e) => e.seq)).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1));
+    expect(seen.at(-1)?.type).toBe('meeting_ended');
+    expect((await guest.client.meetings.history(meeting.id)).map((m) => m.content)).toEqual([
+      'hello',
+      'hi',
+      { event: 'meeting_ended', reason: 'host' },
+    ]);
+    expect((await org.meetings.status(meeting.id)).status).toBe('ended');
+  });
+});
