@@ -69,6 +69,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...valid }).ALLOW_PRIVATE_ENDPOINTS).toBe(false);
   });
 
+  it('reads secrets linked by SST (SST_RESOURCE_<Name> holding JSON {value}) when plain ones are absent', () => {
+    const linked = {
+      SST_RESOURCE_DatabaseUrl: JSON.stringify({ type: 'sst.sst.Secret', value: valid.DATABASE_URL }),
+      SST_RESOURCE_AdminToken: JSON.stringify({ value: valid.ADMIN_TOKEN }),
+      SST_RESOURCE_EncryptionKey: JSON.stringify({ value: valid.ENCRYPTION_KEY }),
+    };
+    expect(loadConfig(linked)).toMatchObject(valid);
+    // A plain variable wins over a link.
+    expect(loadConfig({ ...linked, ADMIN_TOKEN: 'y'.repeat(30) }).ADMIN_TOKEN).toBe('y'.repeat(30));
+  });
+
   it('fails closed, naming each bad variable but never its value', () => {
     try {
       loadConfig({ ...valid, ADMIN_TOKEN: 'short-secret', DATABASE_URL: 'mysql://x' });

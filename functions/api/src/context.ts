@@ -1,4 +1,4 @@
-import { type Ctx, handOff } from '@agent-messaging/core';
+import { type Ctx, dispatcherOf, handOff } from '@agent-messaging/core';
 import type { Context } from 'hono';
 import type { AppEnv } from './types';
 
@@ -15,7 +15,7 @@ export const ctxOf = (c: Context<AppEnv>): Ctx => ({
  */
 export function pushSoon(c: Context<AppEnv>, deliveryIds: string[]): Promise<void> {
   if (deliveryIds.length === 0) return Promise.resolve();
-  const handoff = handOff(c.env.DISPATCHER, deliveryIds, c.var.config.DISPATCH_BATCH);
+  const handoff = handOff(dispatcherOf(c.env), deliveryIds, c.var.config.DISPATCH_BATCH);
   c.executionCtx.waitUntil(handoff);
   return handoff;
 }

@@ -112,6 +112,9 @@ export const Message = z
     sessionId: SessionId.nullable(),
     meetingId: MeetingId.nullable(),
     inReplyTo: MessageId.nullable(),
+    replyDeadline: timestamp
+      .nullable()
+      .openapi({ description: 'On a sync request: reply by then with POST /v1/sessions/{sessionId}/reply' }),
     content: z.unknown(),
     metadata: Metadata,
     status: z.enum(['queued', 'delivered', 'failed', 'dead']),

@@ -2,7 +2,8 @@ import type { Config, Db, Principal, ServiceBinding } from '@agent-messaging/cor
 import type { OpenAPIHono } from '@hono/zod-openapi';
 
 export interface Bindings {
-  DISPATCHER: ServiceBinding;
+  DISPATCHER?: ServiceBinding;
+  Dispatcher?: ServiceBinding;
   [variable: string]: unknown;
 }
 

@@ -1,5 +1,6 @@
 import {
   callDispatcher,
+  dispatcherOf,
   expireWaits,
   handOff,
   loadConfig,
@@ -8,7 +9,7 @@ import {
   sweepMeetings,
 } from '@agent-messaging/core';
 
-type SweeperEnv = Record<string, unknown> & { DISPATCHER: ServiceBinding };
+type SweeperEnv = Record<string, unknown> & { DISPATCHER?: ServiceBinding; Dispatcher?: ServiceBinding };
 
 /** Dispatcher calls per sweep step: each claims a batch and delivers it with bounded concurrency. */
 const PARALLEL_DISPATCHES = 4;
@@ -37,13 +38,13 @@ async function step(env: SweeperEnv, config: ReturnType<typeof loadConfig>): Pro
   try {
     await db.transaction((tx) => expireWaits(tx));
     const { deliveryIds } = await sweepMeetings(db, config);
-    await handOff(env.DISPATCHER, deliveryIds, config.DISPATCH_BATCH);
+    await handOff(dispatcherOf(env), deliveryIds, config.DISPATCH_BATCH);
   } catch (error) {
     console.error('sweep: applying timeouts failed', error);
   } finally {
     await close();
   }
-  return sweepDeliveries(env.DISPATCHER, config.DISPATCH_BATCH);
+  return sweepDeliveries(dispatcherOf(env), config.DISPATCH_BATCH);
 }
 
 /**

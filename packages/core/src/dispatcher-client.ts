@@ -10,6 +10,16 @@ export interface DispatchRequest {
   limit?: number;
 }
 
+/** The dispatcher's service binding: `DISPATCHER` locally, `Dispatcher` when SST links the worker. */
+export function dispatcherOf(env: {
+  DISPATCHER?: ServiceBinding;
+  Dispatcher?: ServiceBinding;
+}): ServiceBinding {
+  const binding = env.DISPATCHER ?? env.Dispatcher;
+  if (!binding) throw new Error('no dispatcher binding (DISPATCHER, or Dispatcher linked by SST)');
+  return binding;
+}
+
 /** Internal origin for calls over a service binding; the host part is ignored by the binding. */
 const DISPATCHER_URL = 'https://dispatcher.internal/dispatch';
 

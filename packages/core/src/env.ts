@@ -51,11 +51,42 @@ export class ConfigError extends Error {
 
 const cache = new WeakMap<object, Config>();
 
+/** SST's names for the secrets linked in sst.config.ts, by the variable each one provides. */
+export const linkedSecrets = {
+  DATABASE_URL: 'DatabaseUrl',
+  ADMIN_TOKEN: 'AdminToken',
+  ENCRYPTION_KEY: 'EncryptionKey',
+} as const;
+
+/**
+ * The value of a secret linked by SST: bound as `SST_RESOURCE_<Name>` holding JSON `{ value }`
+ * (what `Resource.<Name>.value` reads), so the workers need not import SST's runtime.
+ */
+function linkedValue(env: Record<string, unknown>, name: string): string | undefined {
+  const raw = env[`SST_RESOURCE_${name}`];
+  if (typeof raw !== 'string') return undefined;
+  try {
+    const value = (JSON.parse(raw) as { value?: unknown }).value;
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The env with plain variables first (local stack, tests), SST-linked secrets filling the gaps. */
+export function resolveEnv(env: object): Record<string, unknown> {
+  const resolved: Record<string, unknown> = { ...env };
+  for (const [variable, name] of Object.entries(linkedSecrets)) {
+    resolved[variable] ??= linkedValue(resolved, name);
+  }
+  return resolved;
+}
+
 /** Parses the worker's env (bindings are strings); names the bad variables, never their values. */
 export function loadConfig(env: object): Config {
   const cached = cache.get(env);
   if (cached) return cached;
-  const parsed = configSchema.safeParse(env);
+  const parsed = configSchema.safeParse(resolveEnv(env));
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }

@@ -46,6 +46,8 @@ export function messageView(row: Row<typeof messages>, deliveryStatus: DeliveryS
     sessionId: row.sessionId,
     meetingId: row.meetingId,
     inReplyTo: row.inReplyToId,
+    /** Set on a sync request: it expects a reply (POST /v1/sessions/{sessionId}/reply) by then. */
+    replyDeadline: row.replyDeadline?.toISOString() ?? null,
     content: row.content,
     metadata: row.metadata,
     status: deliveryStatus ?? (row.acknowledgedAt ? 'delivered' : 'queued'),

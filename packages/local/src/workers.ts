@@ -1,6 +1,9 @@
 import { Miniflare } from 'miniflare';
 import type { WorkerName } from './build';
 
+/** The Workers runtime the functions are written for; sst.config.ts deploys with the same. */
+export const COMPATIBILITY = { date: '2026-04-01', flags: ['nodejs_compat'] };
+
 export interface LocalWorkers {
   mf: Miniflare;
   apiUrl: string;
@@ -20,8 +23,8 @@ export async function startWorkers(options: {
 }): Promise<LocalWorkers> {
   const common = {
     modules: true,
-    compatibilityDate: '2026-04-01',
-    compatibilityFlags: ['nodejs_compat'],
+    compatibilityDate: COMPATIBILITY.date,
+    compatibilityFlags: COMPATIBILITY.flags,
     bindings: options.vars,
   };
   const mf = new Miniflare({

@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs';
+import { COMPATIBILITY } from '@agent-messaging/local';
+import { parseDeployArgs } from '@agent-messaging/local/src/deploy';
+import { describe, expect, it } from 'vitest';
+
+interface Declared {
+  kind: string;
+  name: string;
+  args: any;
+}
+
+/** Evaluates sst.config.ts's run() with stand-ins for SST's globals that record what it declares. */
+async function evaluateConfig() {
+  const declared: Declared[] = [];
+  const component = (kind: string) =>
+    class {
+      readonly url = `https://${kind}.example`;
+      constructor(
+        readonly name: string,
+        readonly args: unknown = {},
+      ) {
+        declared.push({ kind, name, args });
+      }
+    };
+  const globals = globalThis as any;
+  globals.$config = (config: unknown) => config;
+  globals.sst = {
+    Secret: component('Secret'),
+    cloudflare: { Worker: component('Worker'), Cron: component('Cron') },
+  };
+  // A computed path, so the main typecheck does not follow it into SST's platform sources
+  // (sst.config.ts is typechecked on its own against them: npm run typecheck:sst).
+  const configPath = new URL('../../sst.config.ts', import.meta.url).href;
+  const { default: config } = await import(/* @vite-ignore */ configPath);
+  const outputs = await config.run();
+  return { app: config.app({ stage: 'production' }), declared, outputs };
+}
+
+describe('sst.config.ts', () => {
+  it('declares the secrets, the two workers, the cron and their links', async () => {
+    const { app, declared, outputs } = await evaluateConfig();
+    expect(app).toMatchObject({ name: 'agent-messaging', home: 'cloudflare', removal: 'retain' });
+
+    const secrets = declared.filter((d) => d.kind === 'Secret').map((d) => d.name);
+    expect(secrets).toEqual(['DatabaseUrl', 'AdminToken', 'EncryptionKey']);
+
+    const byName = Object.fromEntries(declared.map((d) => [d.name, d]));
+    const linkNames = (links: { name: string }[]) => links.map((l) => l.name);
+    const dispatcher = byName.Dispatcher;
+    const api = byName.Api;
+    const sweeper = byName.Sweeper;
+    expect(dispatcher?.kind).toBe('Worker');
+    expect(dispatcher?.args.url).toBeUndefined();
+    expect(linkNames(dispatcher?.args.link)).toEqual(secrets);
+
+    expect(api?.args.url).toBe(true);
+    expect(linkNames(api?.args.link)).toEqual(['Dispatcher', ...secrets]);
+
+    expect(sweeper?.kind).toBe('Cron');
+    expect(sweeper?.args.schedules).toEqual(['* * * * *']);
+    expect(linkNames(sweeper?.args.worker.link)).toEqual(['Dispatcher', ...secrets]);
+
+    for (const worker of [dispatcher?.args, api?.args, sweeper?.args.worker]) {
+      expect(existsSync(worker.handler), worker.handler).toBe(true);
+      expect(worker.environment.ALLOW_PRIVATE_ENDPOINTS).toBe('false');
+      // The cloud runs the functions on the same runtime as the local stack and the tests.
+      expect(worker.compatibility).toEqual(COMPATIBILITY);
+    }
+    expect(outputs).toEqual({ api: 'https://Worker.example' });
+  });
+});
+
+describe('npm run deploy', () => {
+  it('requires a stage', () => {
+    expect(parseDeployArgs(['--stage', 'prod'])).toEqual({ stage: 'prod' });
+    expect(parseDeployArgs(['--stage=dev-2'])).toEqual({ stage: 'dev-2' });
+    expect(() => parseDeployArgs([])).toThrow('Usage');
+    expect(() => parseDeployArgs(['--stage'])).toThrow('Usage');
+    expect(() => parseDeployArgs(['--stage', '--force'])).toThrow('Usage');
+    expect(() => parseDeployArgs(['--stage', 'a b'])).toThrow('Usage');
+  });
+});
