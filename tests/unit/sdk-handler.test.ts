@@ -61,7 +61,12 @@ describe('createAgentHandler', () => {
     ['a stale timestamp', { at: new Date(Date.now() - 10 * 60_000) }],
   ])('refuses %s with 401 and does not call back', async (_name, options) => {
     let called = false;
-    const handler = createAgentHandler({ signingSecret: secret, onMessage: () => void (called = true) });
+    const handler = createAgentHandler({
+      signingSecret: secret,
+      onMessage: () => {
+        called = true;
+      },
+    });
     const response = await handler(signed({ type: 'message', message }, options));
     expect(response.status).toBe(401);
     expect((await response.json()).code).toBe('invalid_signature');
@@ -77,7 +82,12 @@ describe('createAgentHandler', () => {
 
   it('calls back once per webhook-id; a redelivery is acknowledged as a duplicate', async () => {
     let calls = 0;
-    const handler = createAgentHandler({ signingSecret: secret, onMessage: () => void (calls += 1) });
+    const handler = createAgentHandler({
+      signingSecret: secret,
+      onMessage: () => {
+        calls += 1;
+      },
+    });
     const body = { type: 'message', message };
     expect((await handler(signed(body, { id: 'dlv_a' }))).status).toBe(200);
     const again = await handler(signed(body, { id: 'dlv_a' }));
