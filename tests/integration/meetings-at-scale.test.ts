@@ -64,7 +64,7 @@ describe('meetings of serverless agents', () => {
     const id = await readyMeeting(stack, host, [talker, silent], {
       autoRun: true,
       maxTurns: 7,
-      turnDurationMs: 400,
+      turnDurationMs: 1_500,
     });
     const api = meetingApi(stack, id);
     await api.act(host, 'start', { content: 'Let us begin' });

@@ -163,12 +163,14 @@ describe('sync request/reply', () => {
   it('a second pending request in the same session is refused', async () => {
     const a = await agent('a');
     const b = await agent('b');
-    const pending = syncSend(a, b.id, 'first', 1_500);
-    await eventually(async () => (await inbox(b)).messages[0]);
+    const pending = syncSend(a, b.id, 'first', 20_000);
+    const request = await eventually(async () => (await inbox(b)).messages[0]);
     const reverse = await syncSend(b, a.id, 'me too', 1_000);
     expect(reverse.status).toBe(409);
     expect(reverse.body.code).toBe('session_busy');
-    expect((await pending).status).toBe(504);
+    // Release the first wait.
+    await stack.call('POST', `/v1/sessions/${request.sessionId}/reply`, { token: b.token, body: { content: 'ok' } });
+    expect((await pending).status).toBe(200);
   });
 
   it('double reply race: exactly one wins', async () => {
