@@ -169,7 +169,10 @@ describe('sync request/reply', () => {
     expect(reverse.status).toBe(409);
     expect(reverse.body.code).toBe('session_busy');
     // Release the first wait.
-    await stack.call('POST', `/v1/sessions/${request.sessionId}/reply`, { token: b.token, body: { content: 'ok' } });
+    await stack.call('POST', `/v1/sessions/${request.sessionId}/reply`, {
+      token: b.token,
+      body: { content: 'ok' },
+    });
     expect((await pending).status).toBe(200);
   });
 

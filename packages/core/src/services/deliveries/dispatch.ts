@@ -50,6 +50,7 @@ interface Outcome {
 }
 
 const MAX_ANSWER_BYTES = 256 * 1024;
+const MAX_FOLLOW_UP_DEPTH = 4;
 
 /**
  * Claims due deliveries (the given ids, or any that are due) and pushes each to its agent's
@@ -59,9 +60,11 @@ export async function dispatch(
   db: Db,
   config: DispatchConfig,
   options: { ids?: string[]; limit: number },
+  depth = 0,
 ): Promise<DispatchSummary> {
   const claims = await claimDeliveries(db, {
-    ...options,
+    ...(options.ids && { ids: options.ids }),
+    limit: options.limit,
     leaseMs: config.DELIVERY_TIMEOUT_MS + 5_000,
   });
   const summary: DispatchSummary = { claimed: claims.length, delivered: 0, failed: 0, dead: 0 };
@@ -75,9 +78,11 @@ export async function dispatch(
     },
     { concurrency: config.DISPATCH_CONCURRENCY },
   );
-  // Messages that answers created (a late inline reply) go out in this invocation too.
-  if (followUps.length > 0) {
-    const next = await dispatch(db, config, { ids: followUps, limit: followUps.length });
+  // What answers created (a late reply; an autoRun meeting's next turn and its events) goes out in
+  // this invocation too, a few rounds deep; beyond that it is due and the sweeper takes it, so one
+  // invocation never turns into a long loop (Workers bound subrequests per invocation).
+  if (followUps.length > 0 && depth < MAX_FOLLOW_UP_DEPTH) {
+    const next = await dispatch(db, config, { ids: followUps, limit: followUps.length }, depth + 1);
     summary.claimed += next.claimed;
     summary.delivered += next.delivered;
     summary.failed += next.failed;
