@@ -180,4 +180,20 @@ describe('Idempotency-Key', () => {
     expect(c.status).toBe(202);
     expect(c.body.message.id).not.toBe(a.body.message.id);
   });
+
+  it('keys are kept 24 hours: the sweeper forgets older ones, and the key can be used afresh', async () => {
+    const headers = { 'idempotency-key': 'yesterday' };
+    const first = await send(alice.token, { to: bob.id, content: 'old' }, headers);
+    await stack.sql.query(
+      "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'yesterday'",
+    );
+    await stack.sweep();
+    const { rows } = await stack.sql.query(
+      "SELECT count(*)::int AS n FROM idempotency_keys WHERE key = 'yesterday'",
+    );
+    expect(rows[0].n).toBe(0);
+    const again = await send(alice.token, { to: bob.id, content: 'new' }, headers);
+    expect(again.status).toBe(202);
+    expect(again.body.message.id).not.toBe(first.body.message.id);
+  });
 });

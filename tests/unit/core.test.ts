@@ -1,7 +1,9 @@
 import {
   ConfigError,
   constantTimeEqual,
+  databaseError,
   decryptSecret,
+  describeForLog,
   encryptSecret,
   generateEncryptionKey,
   generateToken,
@@ -91,5 +93,26 @@ describe('loadConfig', () => {
       expect(message).toContain('DATABASE_URL');
       expect(message).not.toContain('short-secret');
     }
+  });
+});
+
+describe('describeForLog', () => {
+  it('keeps the database error and drops the query parameters drizzle puts in its message', () => {
+    const cause = Object.assign(new Error('duplicate key value violates unique constraint "x"'), {
+      name: 'DatabaseError',
+      code: '23505',
+    });
+    const outer = Object.assign(
+      new Error('Failed query: insert into api_keys ...\nparams: am_agt_SECRET,whsec_SECRET'),
+      {
+        name: 'DrizzleQueryError',
+        cause,
+      },
+    );
+    const line = describeForLog(outer);
+    expect(line).toContain('DatabaseError [23505]: duplicate key value');
+    expect(line).toContain('(in DrizzleQueryError)');
+    expect(line).not.toContain('SECRET');
+    expect(databaseError(outer)?.code).toBe('23505');
   });
 });

@@ -1,4 +1,11 @@
-import { AppError, ConfigError, type Problem, problemFromUnknown } from '@agent-messaging/core';
+import {
+  AppError,
+  ConfigError,
+  databaseError,
+  describeForLog,
+  type Problem,
+  problemFromUnknown,
+} from '@agent-messaging/core';
 import { HTTPException } from 'hono/http-exception';
 
 const httpExceptionCodes: Record<number, AppError> = {
@@ -12,11 +19,8 @@ const httpExceptionCodes: Record<number, AppError> = {
  * or shutting down (57P01-57P03): the request can be retried, so 503 rather than 500.
  */
 function isDatabaseOverloaded(error: unknown): boolean {
-  for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (code.startsWith('53') || /^57P0[123]$/.test(code))) return true;
-  }
-  return false;
+  const code = databaseError(error)?.code ?? '';
+  return code.startsWith('53') || /^57P0[123]$/.test(code);
 }
 
 /** Every failure, ours or Hono's, as problem+json; unexpected ones are logged, never echoed. */
@@ -24,7 +28,7 @@ export function problemResponse(error: unknown): Response {
   let problem: Problem;
   const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
   if (isDatabaseOverloaded(error)) {
-    console.error('database overloaded', error);
+    console.error('database overloaded:', describeForLog(error));
     problem = new AppError(503, 'service_unavailable', 'The database is busy; retry shortly.').toProblem();
     headers['retry-after'] = '1';
   } else if (error instanceof HTTPException && httpExceptionCodes[error.status]) {
@@ -37,7 +41,7 @@ export function problemResponse(error: unknown): Response {
       'The service is misconfigured; its logs say how.',
     ).toProblem();
   } else {
-    if (!(error instanceof AppError)) console.error('unhandled error', error);
+    if (!(error instanceof AppError)) console.error('unhandled error:', describeForLog(error));
     problem = problemFromUnknown(error);
   }
   return new Response(JSON.stringify(problem), { status: problem.status, headers });

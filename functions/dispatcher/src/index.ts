@@ -1,4 +1,4 @@
-import { dispatch, loadConfig, openDb } from '@agent-messaging/core';
+import { describeForLog, dispatch, loadConfig, openDb } from '@agent-messaging/core';
 import { z } from 'zod';
 
 // Internal worker, reached only through service bindings (api, sweeper): it has no public route.
@@ -35,7 +35,7 @@ export default {
       });
       return jsonResponse(summary);
     } catch (error) {
-      console.error('dispatch failed', error);
+      console.error('dispatch failed:', describeForLog(error));
       return jsonResponse({ error: 'dispatch failed' }, 500);
     } finally {
       ctx.waitUntil(close());

@@ -1,7 +1,9 @@
 import {
   callDispatcher,
+  describeForLog,
   dispatcherOf,
   expireWaits,
+  forgetExpiredIdempotencyKeys,
   handOff,
   loadConfig,
   openDb,
@@ -32,15 +34,16 @@ async function sweepDeliveries(dispatcher: ServiceBinding, batch: number): Promi
   return full;
 }
 
-/** One step: time-outs first (they are data, not timers), then due deliveries. */
+/** One step: time-outs first (they are data, not timers), expired idempotency keys, then due deliveries. */
 async function step(env: SweeperEnv, config: ReturnType<typeof loadConfig>): Promise<boolean> {
   const { db, close } = openDb(config);
   try {
     await db.transaction((tx) => expireWaits(tx));
     const { deliveryIds } = await sweepMeetings(db, config);
     await handOff(dispatcherOf(env), deliveryIds, config.DISPATCH_BATCH);
+    await forgetExpiredIdempotencyKeys(db);
   } catch (error) {
-    console.error('sweep: applying timeouts failed', error);
+    console.error('sweep: applying timeouts failed:', describeForLog(error));
   } finally {
     await close();
   }

@@ -1,6 +1,6 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { sha256Hex } from './crypto';
-import type { Tx } from './db';
+import type { Queryable, Tx } from './db';
 import { fail } from './errors';
 import { canonicalJson } from './json';
 import { idempotencyKeys } from './schema';
@@ -53,4 +53,21 @@ export async function withIdempotency<T>(
   }
   if (stored.responseStatus === null) throw fail.conflict('idempotency_in_progress');
   return { status: stored.responseStatus, body: stored.responseBody as T, replayed: true };
+}
+
+/** How long a stored response is replayed; older keys are forgotten by the sweeper. */
+export const IDEMPOTENCY_RETENTION_HOURS = 24;
+
+/** Deletes expired keys, a bounded batch per call. Returns how many went. */
+export async function forgetExpiredIdempotencyKeys(q: Queryable, batch = 1000): Promise<number> {
+  const { rows } = await q.execute<{ n: number }>(sql`
+    WITH expired AS (
+      SELECT principal_id, key FROM idempotency_keys
+      WHERE created_at < now() - make_interval(hours => ${IDEMPOTENCY_RETENTION_HOURS})
+      LIMIT ${batch}
+    )
+    DELETE FROM idempotency_keys k USING expired
+    WHERE k.principal_id = expired.principal_id AND k.key = expired.key
+    RETURNING 1 AS n`);
+  return rows.length;
 }

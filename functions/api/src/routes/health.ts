@@ -1,4 +1,4 @@
-import { AppError } from '@agent-messaging/core';
+import { AppError, describeForLog } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import { json, Problem } from '../schemas';
@@ -23,7 +23,7 @@ export const registerHealth = (app: App) =>
     try {
       await c.var.db.execute(sql`SELECT 1`);
     } catch (error) {
-      console.error('health check: database unreachable', error);
+      console.error('health check: database unreachable:', describeForLog(error));
       throw new AppError(503, 'service_unavailable', 'The database is unreachable.');
     }
     return c.json({ status: 'ok' as const, database: 'ok' as const }, 200);
