@@ -29,3 +29,13 @@ export function withPush<T extends { deliveryIds: string[] }>(
   pushSoon(c, deliveryIds);
   return body;
 }
+
+/** The body of an idempotent write: its outbox handed off, a replay marked `idempotent-replayed`. */
+export function replayable<T>(
+  c: Context<AppEnv>,
+  result: { body: T; replayed: boolean; deliveryIds: string[] },
+): T {
+  pushSoon(c, result.deliveryIds);
+  if (result.replayed) c.header('idempotent-replayed', 'true');
+  return result.body;
+}

@@ -2,6 +2,9 @@ import { z } from '@hono/zod-openapi';
 
 // Wire schemas shared by the routes. Request bodies are strict: unknown fields are refused.
 
+/** Every /v1 route: `Authorization: Bearer <token>` (which kind of token, each route says). */
+export const bearerAuth = [{ bearer: [] }];
+
 export const Problem = z
   .object({
     type: z.string(),

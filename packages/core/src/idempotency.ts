@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { sha256Hex } from './crypto';
-import type { Queryable, Tx } from './db';
+import type { Db, Queryable, Tx } from './db';
 import { fail } from './errors';
 import { canonicalJson } from './json';
 import { idempotencyKeys } from './schema';
@@ -53,6 +53,27 @@ export async function withIdempotency<T>(
   }
   if (stored.responseStatus === null) throw fail.conflict('idempotency_in_progress');
   return { status: stored.responseStatus, body: stored.responseBody as T, replayed: true };
+}
+
+/**
+ * A creating write in one transaction, at most once per Idempotency-Key: `operation` runs in the
+ * transaction and returns the response plus the outbox ids to hand off after commit (none when
+ * the response is a replay: those were handed off, or the sweeper has them).
+ */
+export async function idempotentWrite<T>(
+  db: Db,
+  scope: IdempotencyScope,
+  operation: (tx: Tx) => Promise<{ status: number; body: T; deliveryIds: string[] }>,
+): Promise<StoredResponse<T> & { deliveryIds: string[] }> {
+  let deliveryIds: string[] = [];
+  const response = await db.transaction((tx) =>
+    withIdempotency(tx, scope, async () => {
+      const result = await operation(tx);
+      deliveryIds = result.deliveryIds;
+      return { status: result.status, body: result.body };
+    }),
+  );
+  return { ...response, deliveryIds };
 }
 
 /** How long a stored response is replayed; older keys are forgotten by the sweeper. */

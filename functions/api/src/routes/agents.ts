@@ -8,11 +8,10 @@ import {
 } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf } from '../context';
-import { Agent, AgentInput, agentIdParam, json, jsonBody, problemResponses } from '../schemas';
+import { Agent, AgentInput, agentIdParam, bearerAuth, json, jsonBody, problemResponses } from '../schemas';
 import type { App } from '../types';
 
 const tags = ['Agents'];
-const security = [{ bearer: [] }];
 const one = json(z.object({ agent: Agent }), 'The agent');
 const withCredentials = z.object({
   agent: Agent,
@@ -24,7 +23,7 @@ const create = createRoute({
   method: 'post',
   path: '/v1/agents',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'Create an agent (organization key); returns its token and signing secret once',
   request: {
     body: jsonBody(
@@ -49,7 +48,7 @@ const list = createRoute({
   method: 'get',
   path: '/v1/agents',
   tags,
-  security,
+  security: bearerAuth,
   summary: "List the organization's agents, or find one by externalId",
   request: {
     query: z
@@ -70,7 +69,7 @@ const get = createRoute({
   method: 'get',
   path: '/v1/agents/{id}',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'Read an agent',
   request: { params: agentIdParam },
   responses: { 200: one, ...problemResponses(400, 401, 403, 404) },
@@ -80,7 +79,7 @@ const update = createRoute({
   method: 'patch',
   path: '/v1/agents/{id}',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'Change an agent; null clears a field',
   request: {
     params: agentIdParam,
@@ -103,7 +102,7 @@ const remove = createRoute({
   method: 'delete',
   path: '/v1/agents/{id}',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'Deactivate an agent: its tokens are revoked, its history kept',
   request: { params: agentIdParam },
   responses: { 200: one, ...problemResponses(400, 401, 403, 404) },
@@ -113,7 +112,7 @@ const rotate = createRoute({
   method: 'post',
   path: '/v1/agents/{id}/rotate',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'Replace the agent token and signing secret; the old token stops working at once',
   request: { params: agentIdParam },
   responses: {

@@ -1,8 +1,9 @@
 import { awaitReply, conversationHistory, sendAsync, startSyncRequest } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
-import { ctxOf, pushSoon } from '../context';
+import { ctxOf, pushSoon, replayable } from '../context';
 import {
   AgentId,
+  bearerAuth,
   idempotencyKeyHeader,
   JsonContent,
   json,
@@ -15,13 +16,12 @@ import {
 import type { App } from '../types';
 
 const tags = ['Conversations'];
-const security = [{ bearer: [] }];
 
 const sync = createRoute({
   method: 'post',
   path: '/v1/conversations/sync',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'Send a request and wait for the reply (agent token)',
   description:
     'Records the request, delivers a signed sync_request to the recipient, and holds this HTTP request until the reply exists (inline {reply} from the endpoint, or POST /v1/sessions/{id}/reply), the session ends (409 session_ended) or timeoutMs passes (504 timeout; a later reply lands in your inbox).',
@@ -48,7 +48,7 @@ const asyncSend = createRoute({
   method: 'post',
   path: '/v1/conversations/async',
   tags,
-  security,
+  security: bearerAuth,
   summary: "Send a message in the pair's session without waiting (agent token)",
   request: {
     headers: idempotencyKeyHeader,
@@ -67,7 +67,7 @@ const history = createRoute({
   method: 'get',
   path: '/v1/conversations/{agentId}/messages',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'Everything between you and one agent, in order; pages go back in time',
   request: {
     params: z.object({ agentId: AgentId.openapi({ param: { name: 'agentId', in: 'path' } }) }),
@@ -102,9 +102,7 @@ export const registerConversations = (app: App) =>
     })
     .openapi(asyncSend, async (c) => {
       const result = await sendAsync(ctxOf(c), c.req.valid('json'), c.req.valid('header')['idempotency-key']);
-      pushSoon(c, result.deliveryIds);
-      if (result.replayed) c.header('idempotent-replayed', 'true');
-      return c.json(result.body, 202);
+      return c.json(replayable(c, result), 202);
     })
     .openapi(history, async (c) =>
       c.json(

@@ -1,17 +1,16 @@
 import { ackInbox, readInbox } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf } from '../context';
-import { AgentId, json, jsonBody, Message, MessageId, problemResponses } from '../schemas';
+import { AgentId, bearerAuth, json, jsonBody, Message, MessageId, problemResponses } from '../schemas';
 import type { App } from '../types';
 
 const tags = ['Inbox'];
-const security = [{ bearer: [] }];
 
 const read = createRoute({
   method: 'get',
   path: '/v1/inbox',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'Your unacknowledged messages, oldest first; reading does not acknowledge',
   request: {
     query: z
@@ -38,7 +37,7 @@ const ack = createRoute({
   method: 'post',
   path: '/v1/inbox/ack',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'Acknowledge messages: they leave your inbox. Ids not yours are ignored',
   request: { body: jsonBody(z.object({ messageIds: z.array(MessageId).min(1).max(500) }).strict()) },
   responses: {

@@ -10,9 +10,10 @@ import {
   startMeeting,
 } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
-import { ctxOf, pushSoon, withPush } from '../context';
+import { ctxOf, replayable, withPush } from '../context';
 import {
   AgentId,
+  bearerAuth,
   idempotencyKeyHeader,
   JsonContent,
   json,
@@ -26,7 +27,6 @@ import type { App } from '../types';
 import { eventsRoute, streamOrPollEvents } from './meeting-events';
 
 const tags = ['Meetings'];
-const security = [{ bearer: [] }];
 const meetingResponse = json(z.object({ meeting: Meeting }), 'The meeting');
 const withMessage = json(
   z.object({ meeting: Meeting, message: Message.nullable() }),
@@ -37,7 +37,7 @@ const create = createRoute({
   method: 'post',
   path: '/v1/meetings',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'Create a meeting you host (agent token); participants are invited',
   request: {
     headers: idempotencyKeyHeader,
@@ -62,7 +62,7 @@ const action = (name: string, summary: string) =>
     method: 'post',
     path: `/v1/meetings/{id}/${name}`,
     tags,
-    security,
+    security: bearerAuth,
     summary,
     request: { params: meetingIdParam },
     responses: { 200: meetingResponse, ...problemResponses(400, 401, 403, 404, 409) },
@@ -80,7 +80,7 @@ const actionWithBody = <B extends z.ZodType, R extends typeof meetingResponse | 
     method: 'post',
     path: `/v1/meetings/{id}/${name}`,
     tags,
-    security,
+    security: bearerAuth,
     summary,
     request: { params: meetingIdParam, body: { ...jsonBody(body), required: bodyRequired } },
     responses: { 200: response, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
@@ -113,7 +113,7 @@ const get = createRoute({
   method: 'get',
   path: '/v1/meetings/{id}',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'Status, current speaker, turn number, turnEndsAt and participants',
   request: { params: meetingIdParam },
   responses: { 200: meetingResponse, ...problemResponses(400, 401, 404) },
@@ -123,7 +123,7 @@ const history = createRoute({
   method: 'get',
   path: '/v1/meetings/{id}/messages',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'The ordered history, system and timeout messages included',
   request: {
     params: meetingIdParam,
@@ -145,9 +145,7 @@ export const registerMeetings = (app: App) =>
         c.req.valid('json'),
         c.req.valid('header')['idempotency-key'],
       );
-      pushSoon(c, result.deliveryIds);
-      if (result.replayed) c.header('idempotent-replayed', 'true');
-      return c.json(result.body, 201);
+      return c.json(replayable(c, result), 201);
     })
     .openapi(invite, async (c) =>
       c.json(

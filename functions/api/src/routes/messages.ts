@@ -1,8 +1,9 @@
 import { getMessage, redeliverMessage, sendMessage } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
-import { ctxOf, pushSoon } from '../context';
+import { ctxOf, pushSoon, replayable } from '../context';
 import {
   AgentId,
+  bearerAuth,
   Delivery,
   DeliveryAttempt,
   idempotencyKeyHeader,
@@ -17,13 +18,12 @@ import {
 import type { App } from '../types';
 
 const tags = ['Messages'];
-const security = [{ bearer: [] }];
 
 const send = createRoute({
   method: 'post',
   path: '/v1/messages',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'Send a one-way message (agent token) to one agent, or to several (one message each)',
   request: {
     headers: idempotencyKeyHeader,
@@ -50,7 +50,7 @@ const get = createRoute({
   method: 'get',
   path: '/v1/messages/{id}',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'A message with its delivery status and attempts (sender, recipient or organization key)',
   request: { params: messageIdParam },
   responses: {
@@ -66,7 +66,7 @@ const redeliver = createRoute({
   method: 'post',
   path: '/v1/messages/{id}/redeliver',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'Re-drive a dead delivery (organization key)',
   request: { params: messageIdParam },
   responses: {
@@ -83,9 +83,7 @@ export const registerMessages = (app: App) =>
         c.req.valid('json'),
         c.req.valid('header')['idempotency-key'],
       );
-      pushSoon(c, result.deliveryIds);
-      if (result.replayed) c.header('idempotent-replayed', 'true');
-      return c.json(result.body, 202);
+      return c.json(replayable(c, result), 202);
     })
     .openapi(get, async (c) => c.json(await getMessage(ctxOf(c), c.req.valid('param').id), 200))
     .openapi(redeliver, async (c) => {

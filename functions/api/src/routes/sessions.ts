@@ -2,6 +2,7 @@ import { endSession, replyToSession } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf, withPush } from '../context';
 import {
+  bearerAuth,
   JsonContent,
   json,
   jsonBody,
@@ -14,13 +15,12 @@ import {
 import type { App } from '../types';
 
 const tags = ['Conversations'];
-const security = [{ bearer: [] }];
 
 const reply = createRoute({
   method: 'post',
   path: '/v1/sessions/{id}/reply',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'Answer the sync request addressed to you in this session (once)',
   request: {
     params: sessionIdParam,
@@ -44,7 +44,7 @@ const end = createRoute({
   method: 'post',
   path: '/v1/sessions/{id}/end',
   tags,
-  security,
+  security: bearerAuth,
   summary: 'End the session (either participant); a waiting sender is released',
   request: { params: sessionIdParam },
   responses: {

@@ -1,6 +1,6 @@
 import { requireKind } from '../../auth';
 import type { Ctx } from '../../context';
-import { withIdempotency } from '../../idempotency';
+import { idempotentWrite } from '../../idempotency';
 import { newId } from '../../ids';
 import { meetings } from '../../schema';
 import { loadRecipients } from '../messages/post-messages';
@@ -18,41 +18,33 @@ export interface CreateMeetingInput {
 export async function createMeeting(ctx: Ctx, input: CreateMeetingInput, idempotencyKey?: string) {
   const host = requireKind(ctx.principal, 'agent');
   const inviteeIds = [...new Set(input.participantIds)].filter((id) => id !== host.agentId);
-  let deliveryIds: string[] = [];
-  const response = await ctx.db.transaction((tx) =>
-    withIdempotency(
-      tx,
-      { principalId: host.agentId, key: idempotencyKey, request: ['POST /v1/meetings', input] },
-      async () => {
-        const [hostAgent, ...invitees] = await loadRecipients(tx, host.organizationId, [
-          host.agentId,
-          ...inviteeIds,
-        ]);
-        const [row] = await tx
-          .insert(meetings)
-          .values({
-            id: newId('meeting'),
-            organizationId: host.organizationId,
-            hostId: host.agentId,
-            title: input.title,
-            turnDurationMs: input.turnDurationMs,
-            maxTurns: input.maxTurns ?? null,
-            autoRun: input.autoRun ?? false,
-          })
-          .returning();
-        if (!row || !hostAgent) throw new Error('insert returned no row');
-        const meeting = await MeetingTx.create(tx, ctx.config, row, [hostAgent, ...invitees]);
-        const now = new Date();
-        await meeting.addParticipants([
-          { meetingId: row.id, agentId: host.agentId, status: 'attending', joinOrder: 0, joinedAt: now },
-          ...invitees.map((agent) => ({ meetingId: row.id, agentId: agent.id })),
-        ]);
-        await meeting.event('meeting_created', { hostId: host.agentId, title: input.title });
-        for (const agent of invitees) await meeting.event('participant_invited', { agentId: agent.id });
-        deliveryIds = meeting.deliveryIds;
-        return { status: 201, body: { meeting: meeting.view() } };
-      },
-    ),
-  );
-  return { ...response, deliveryIds };
+  const scope = { principalId: host.agentId, key: idempotencyKey, request: ['POST /v1/meetings', input] };
+  return idempotentWrite(ctx.db, scope, async (tx) => {
+    const [hostAgent, ...invitees] = await loadRecipients(tx, host.organizationId, [
+      host.agentId,
+      ...inviteeIds,
+    ]);
+    const [row] = await tx
+      .insert(meetings)
+      .values({
+        id: newId('meeting'),
+        organizationId: host.organizationId,
+        hostId: host.agentId,
+        title: input.title,
+        turnDurationMs: input.turnDurationMs,
+        maxTurns: input.maxTurns ?? null,
+        autoRun: input.autoRun ?? false,
+      })
+      .returning();
+    if (!row || !hostAgent) throw new Error('insert returned no row');
+    const meeting = await MeetingTx.create(tx, ctx.config, row, [hostAgent, ...invitees]);
+    const now = new Date();
+    await meeting.addParticipants([
+      { meetingId: row.id, agentId: host.agentId, status: 'attending', joinOrder: 0, joinedAt: now },
+      ...invitees.map((agent) => ({ meetingId: row.id, agentId: agent.id })),
+    ]);
+    await meeting.event('meeting_created', { hostId: host.agentId, title: input.title });
+    for (const agent of invitees) await meeting.event('participant_invited', { agentId: agent.id });
+    return { status: 201, body: { meeting: meeting.view() }, deliveryIds: meeting.deliveryIds };
+  });
 }

@@ -1,6 +1,6 @@
 import { requireKind } from '../../auth';
 import type { Ctx } from '../../context';
-import { withIdempotency } from '../../idempotency';
+import { idempotentWrite } from '../../idempotency';
 import { messageView } from '../../views';
 import { loadRecipients, postMessages } from './post-messages';
 
@@ -17,27 +17,22 @@ export interface SendMessageInput {
 export async function sendMessage(ctx: Ctx, input: SendMessageInput, idempotencyKey?: string) {
   const sender = requireKind(ctx.principal, 'agent');
   const recipientIds = [...new Set(Array.isArray(input.to) ? input.to : [input.to])];
-  let deliveryIds: string[] = [];
-
-  const response = await ctx.db.transaction((tx) =>
-    withIdempotency(
-      tx,
-      { principalId: sender.agentId, key: idempotencyKey, request: ['POST /v1/messages', input] },
-      async () => {
-        const posted = await postMessages(tx, ctx.config.MAX_DELIVERY_ATTEMPTS, {
-          organizationId: sender.organizationId,
-          senderId: sender.agentId,
-          recipients: await loadRecipients(tx, sender.organizationId, recipientIds),
-          content: input.content,
-          metadata: input.metadata,
-        });
-        deliveryIds = posted.deliveryIds;
-        const views = posted.rows.map((row) => messageView(row, null));
-        const [first] = views;
-        if (!first) throw new Error('insert returned no row');
-        return { status: 202, body: Array.isArray(input.to) ? { messages: views } : { message: first } };
-      },
-    ),
-  );
-  return { ...response, deliveryIds };
+  const scope = { principalId: sender.agentId, key: idempotencyKey, request: ['POST /v1/messages', input] };
+  return idempotentWrite(ctx.db, scope, async (tx) => {
+    const posted = await postMessages(tx, ctx.config.MAX_DELIVERY_ATTEMPTS, {
+      organizationId: sender.organizationId,
+      senderId: sender.agentId,
+      recipients: await loadRecipients(tx, sender.organizationId, recipientIds),
+      content: input.content,
+      metadata: input.metadata,
+    });
+    const views = posted.rows.map((row) => messageView(row, null));
+    const [first] = views;
+    if (!first) throw new Error('insert returned no row');
+    return {
+      status: 202,
+      body: Array.isArray(input.to) ? { messages: views } : { message: first },
+      deliveryIds: posted.deliveryIds,
+    };
+  });
 }
