@@ -10,12 +10,10 @@ import { loadRecipients, postMessages } from '../messages/post-messages';
 import { expireWaits } from './expire-waits';
 import { pairLock, waiterLock } from './lock-keys';
 import { openSession } from './open-session';
+import type { AsyncMessageInput } from './send-async';
 
-export interface SyncRequestInput {
-  to: string;
-  content: unknown;
+export interface SyncRequestInput extends AsyncMessageInput {
   timeoutMs: number;
-  metadata?: Record<string, unknown> | undefined;
 }
 
 /**
