@@ -186,10 +186,10 @@ describe('agents: bad input', () => {
     ],
     ['not a URL', {}, { name: 'x', endpointUrl: 'not a url' }, 400, 'endpoint_not_allowed'],
   ];
-  it.each(cases)('%s gives %i %s and creates nothing', async (_name, headers, body, status, code) => {
+  it.each(cases)('%s: refused, nothing created', async (_name, headers, body, status, code) => {
     const before = await stack.sql.query('SELECT count(*)::int AS n FROM agents');
     const response = await stack.call('POST', '/v1/agents', { token: orgKey, body, headers });
-    expect(response.status).toBe(status);
+    expect(response.status, JSON.stringify(response.body)).toBe(status);
     expect(response.headers.get('content-type')).toContain('application/problem+json');
     expect(response.body).toMatchObject({ status, code, type: `urn:agent-messaging:problem:${code}` });
     expect(typeof response.body.detail).toBe('string');

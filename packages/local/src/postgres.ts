@@ -69,7 +69,7 @@ export async function startPostgres(
     // Durability only matters for data we keep; test databases trade it for speed.
     postgresFlags: [
       '-c',
-      'max_connections=400',
+      `max_connections=${options.throwaway ? 1000 : 400}`,
       ...(options.throwaway ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off'] : []),
     ],
   });

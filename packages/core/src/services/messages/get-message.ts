@@ -1,10 +1,21 @@
 import type { Ctx } from '../../context';
+import type { Tx } from '../../db';
 import { messageView } from '../../views';
 import { findVisibleMessage, listAttempts } from './find-message';
 
-/** A message with its delivery state and every push attempt, oldest first. */
+/**
+ * A message with its delivery state and every push attempt, oldest first, read from one snapshot:
+ * two plain reads could catch an attempt recorded between them beside the status from before it.
+ */
 export async function getMessage(ctx: Ctx, messageId: string) {
-  const { message, delivery } = await findVisibleMessage(ctx.db, ctx.principal, messageId);
+  return ctx.db.transaction((tx) => readMessage(tx, ctx, messageId), {
+    isolationLevel: 'repeatable read',
+    accessMode: 'read only',
+  });
+}
+
+async function readMessage(tx: Tx, ctx: Ctx, messageId: string) {
+  const { message, delivery } = await findVisibleMessage(tx, ctx.principal, messageId);
   return {
     message: messageView(message, delivery?.status ?? null),
     delivery: delivery && {
@@ -17,6 +28,6 @@ export async function getMessage(ctx: Ctx, messageId: string) {
           : null,
       lastError: delivery.lastError,
     },
-    attempts: delivery ? await listAttempts(ctx.db, delivery.id) : [],
+    attempts: delivery ? await listAttempts(tx, delivery.id) : [],
   };
 }
