@@ -28,14 +28,29 @@ export async function readyMeeting(
   return id;
 }
 
-export async function agents(stack: TestStack, orgKey: string, names: string[], endpointUrl?: string) {
-  const made: TestAgent[] = [];
-  for (const name of names)
-    made.push(await createAgent(stack, orgKey, { name, ...(endpointUrl && { endpointUrl }) }));
-  return made;
+/** Runs `task` over `items` with at most `concurrency` at once; results in the order of `items`. */
+export async function mapConcurrently<T, R>(items: T[], concurrency: number, task: (item: T) => Promise<R>) {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane));
+  return results;
+}
+
+/** Agents made through the API, a few at a time (the order of `names` is kept). */
+export function agents(stack: TestStack, orgKey: string, names: string[], endpointUrl?: string) {
+  return mapConcurrently(names, 8, (name) =>
+    createAgent(stack, orgKey, { name, ...(endpointUrl && { endpointUrl }) }),
+  );
 }
 
 export const meetingApi = (stack: TestStack, id: string) => ({
+  id,
   get: (who: { token: string }) => stack.call('GET', `/v1/meetings/${id}`, { token: who.token }),
   act: (who: { token: string }, action: string, body?: unknown) =>
     stack.call('POST', `/v1/meetings/${id}/${action}`, {

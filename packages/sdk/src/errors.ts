@@ -9,10 +9,12 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
-/** Every error the SDK throws; `code` is the API's stable problem code. */
+/** Every error the SDK throws; `code` is the API's stable problem code (`http_<status>` without one). */
 export class AgentMessagingError extends Error {
   readonly status: number;
   readonly code: string;
+  /** The problem's detail, else the message. */
+  readonly detail: string;
   readonly problem: Problem | undefined;
 
   constructor(
@@ -23,6 +25,7 @@ export class AgentMessagingError extends Error {
     this.name = new.target.name;
     this.status = options.status ?? 0;
     this.code = options.code ?? 'unknown';
+    this.detail = options.problem?.detail ?? message;
     this.problem = options.problem;
   }
 }
@@ -47,7 +50,7 @@ export class TimeoutError extends AgentMessagingError {}
 /** Meetings. */
 export class MeetingError extends ConflictError {}
 export class MeetingNotFoundError extends NotFoundError {}
-export class NotHostError extends AgentMessagingError {}
+export class NotHostError extends ForbiddenError {}
 export class MeetingNotActiveError extends MeetingError {}
 export class NotYourTurnError extends MeetingError {}
 export class TurnExpiredError extends MeetingError {}

@@ -1,20 +1,41 @@
 import { Webhook } from 'standardwebhooks';
-import type { Delivered, Meeting, MeetingEvent, Message } from './types';
+import type {
+  Delivered,
+  Meeting,
+  MeetingEvent,
+  MeetingEventDelivery,
+  MeetingTurnDelivery,
+  Message,
+  MessageDelivery,
+} from './types';
 
-/** Where handled webhook-ids are remembered, to drop redeliveries (delivery is at least once). */
+/** The JSON a delivery was answered with: `{}`, `{ reply }` or `{ speech }`. */
+export type Answer = Record<string, unknown>;
+
+/**
+ * Where handled deliveries are remembered by webhook-id, to drop redeliveries (delivery is at
+ * least once). It keeps the answer, not only the id: when the service gave up waiting for a slow
+ * callback and retries, the retry still carries the reply or speech instead of losing it.
+ */
 export interface DedupeStore {
-  has(id: string): boolean | Promise<boolean>;
-  add(id: string): void | Promise<void>;
+  /** The answer given to this delivery, or undefined if it was not handled yet. */
+  recall(id: string): Answer | undefined | Promise<Answer | undefined>;
+  /** Called only after the callback succeeded, so a failed attempt runs again when retried. */
+  remember(id: string, answer: Answer): void | Promise<void>;
 }
 
-/** The default store: the latest `capacity` ids in memory (per instance; bring a shared one if you scale out). */
+/**
+ * The default store: the latest `capacity` deliveries in memory, oldest dropped first. It is per
+ * instance; bring a shared one (KV, Redis, a table) if your endpoint runs on several.
+ */
 export function memoryDedupeStore(capacity = 10_000): DedupeStore {
-  const seen = new Set<string>();
+  const answers = new Map<string, Answer>();
   return {
-    has: (id) => seen.has(id),
-    add: (id) => {
-      seen.add(id);
-      if (seen.size > capacity) seen.delete(seen.values().next().value as string);
+    recall: (id) => answers.get(id),
+    remember: (id, answer) => {
+      answers.set(id, answer);
+      // A Map iterates in insertion order: its first key is the oldest.
+      if (answers.size > capacity) answers.delete(answers.keys().next().value as string);
     },
   };
 }
@@ -23,82 +44,128 @@ export interface AgentHandlerOptions {
   /** The agent's `whsec_` signing secret. */
   signingSecret: string;
   /** A one-way or async message (or a late reply) arrived. */
-  onMessage?: (message: Message, delivery: Delivered) => unknown;
-  /** A sync request: what this returns is the reply. */
-  onSyncRequest?: (message: Message, delivery: Delivered) => unknown;
+  onMessage?: (message: Message, delivery: MessageDelivery) => unknown;
+  /** A sync request: what this returns is the reply (undefined: reply later through the API). */
+  onSyncRequest?: (message: Message, delivery: MessageDelivery) => unknown;
   /** Your turn in an autoRun meeting: what this returns is your speech (undefined: say nothing). */
-  onMeetingTurn?: (turn: { meeting: Meeting; history: Message[] }, delivery: Delivered) => unknown;
+  onMeetingTurn?: (turn: { meeting: Meeting; history: Message[] }, delivery: MeetingTurnDelivery) => unknown;
   /** Something happened in a meeting you take part in. */
-  onMeetingEvent?: (event: MeetingEvent, delivery: Delivered) => unknown;
+  onMeetingEvent?: (event: MeetingEvent, delivery: MeetingEventDelivery) => unknown;
+  /** Default: `memoryDedupeStore()`. */
   dedupe?: DedupeStore;
+  /** How far webhook-timestamp may be from now, in seconds. Default and maximum: 300. */
+  toleranceSeconds?: number;
 }
 
-const problem = (status: number, code: string, detail: string) =>
+/** standardwebhooks always refuses timestamps further off than this; a handler can only be stricter. */
+const MAX_TOLERANCE_SECONDS = 300;
+
+const problem = (status: number, code: string, detail: string, headers: Record<string, string> = {}) =>
   new Response(
     JSON.stringify({ type: `urn:agent-messaging:problem:${code}`, title: detail, status, detail, code }),
-    {
-      status,
-      headers: { 'content-type': 'application/problem+json' },
-    },
+    { status, headers: { 'content-type': 'application/problem+json', ...headers } },
   );
+
+const answerWith = (field: 'reply' | 'speech', value: unknown): Answer =>
+  value === undefined ? {} : { [field]: value };
+
+const isDelivery = (value: unknown): value is Delivered =>
+  typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
 
 /**
  * A fetch handler for an agent's endpoint (a Worker, Bun, Deno, or Node through an adapter). It
- * verifies the Standard Webhooks signature (bad or stale: 401), drops duplicates by webhook-id,
- * and calls the matching callback; a callback that throws gives 500, so the service retries.
+ * verifies the Standard Webhooks signature (bad or stale: 401), answers a redelivery of a handled
+ * webhook-id with the first answer (marked `duplicate`) without calling back again, and calls the
+ * matching callback; a callback that throws gives 500, so the service retries.
  */
 export function createAgentHandler(options: AgentHandlerOptions): (request: Request) => Promise<Response> {
+  const toleranceSeconds = options.toleranceSeconds ?? MAX_TOLERANCE_SECONDS;
+  if (!(toleranceSeconds > 0 && toleranceSeconds <= MAX_TOLERANCE_SECONDS)) {
+    throw new RangeError(`toleranceSeconds must be in (0, ${MAX_TOLERANCE_SECONDS}]`);
+  }
   const webhook = new Webhook(options.signingSecret);
   const dedupe = options.dedupe ?? memoryDedupeStore();
-  const inFlight = new Set<string>();
+  // A retry that arrives while the first attempt still runs waits for it instead of calling back twice.
+  const inFlight = new Map<string, Promise<{ answer: Answer; duplicate: boolean }>>();
 
-  async function dispatch(delivery: Delivered): Promise<Record<string, unknown>> {
+  function verified(payload: string, headers: Headers): boolean {
+    try {
+      webhook.verify(payload, Object.fromEntries(headers), { jsonParse: false });
+    } catch {
+      return false;
+    }
+    const sentAt = Number(headers.get('webhook-timestamp'));
+    return Math.abs(Date.now() / 1000 - sentAt) <= toleranceSeconds;
+  }
+
+  async function dispatch(delivery: Delivered): Promise<Answer> {
     switch (delivery.type) {
       case 'message':
-        if (delivery.message) await options.onMessage?.(delivery.message, delivery);
+        await options.onMessage?.(delivery.message, delivery);
         return {};
-      case 'sync_request': {
-        if (!options.onSyncRequest || !delivery.message) return {};
-        const reply = await options.onSyncRequest(delivery.message, delivery);
-        return reply === undefined ? {} : { reply };
-      }
+      case 'sync_request':
+        return answerWith('reply', await options.onSyncRequest?.(delivery.message, delivery));
       case 'meeting_turn': {
-        if (!options.onMeetingTurn || !delivery.meeting) return {};
-        const speech = await options.onMeetingTurn(
-          { meeting: delivery.meeting, history: delivery.history ?? [] },
-          delivery,
-        );
-        return speech === undefined ? {} : { speech };
+        const { meeting, history } = delivery;
+        return answerWith('speech', await options.onMeetingTurn?.({ meeting, history }, delivery));
       }
       case 'meeting_event':
-        if (delivery.event) await options.onMeetingEvent?.(delivery.event, delivery);
+        await options.onMeetingEvent?.(delivery.event, delivery);
         return {};
       default:
+        // A type this SDK does not know (a newer service): acknowledged, nothing done.
         return {};
     }
   }
 
-  return async (request) => {
-    if (request.method !== 'POST') return problem(405, 'method_not_allowed', 'POST only');
-    const payload = await request.text();
-    let delivery: Delivered;
+  async function handle(id: string, delivery: Delivered) {
+    const remembered = await dedupe.recall(id);
+    if (remembered) return { answer: remembered, duplicate: true };
+    const answer = await dispatch(delivery);
     try {
-      delivery = webhook.verify(payload, Object.fromEntries(request.headers)) as Delivered;
-    } catch {
+      await dedupe.remember(id, answer);
+    } catch (error) {
+      // The callback's work is done: failing now would only make the retry do it twice.
+      console.error('agent handler could not remember a delivery; a redelivery would run again', error);
+    }
+    return { answer, duplicate: false };
+  }
+
+  return async (request) => {
+    if (request.method !== 'POST') {
+      return problem(405, 'method_not_allowed', 'POST only', { allow: 'POST' });
+    }
+    const payload = await request.text();
+    if (!verified(payload, request.headers)) {
       return problem(401, 'invalid_signature', 'Missing, invalid or stale webhook signature');
     }
-    const id = request.headers.get('webhook-id') as string;
-    if (inFlight.has(id) || (await dedupe.has(id))) return Response.json({ duplicate: true });
-    inFlight.add(id);
+    let delivery: unknown;
     try {
-      const answer = await dispatch(delivery);
-      await dedupe.add(id);
-      return Response.json(answer);
+      delivery = JSON.parse(payload);
+    } catch {
+      return problem(400, 'invalid_json', 'Body is not valid JSON');
+    }
+    if (!isDelivery(delivery)) return problem(400, 'validation_failed', 'Body must be an object with a type');
+
+    // Verified, so the header is there.
+    const id = request.headers.get('webhook-id') as string;
+    let pending = inFlight.get(id);
+    const joined = pending !== undefined;
+    if (!pending) {
+      pending = handle(id, delivery);
+      inFlight.set(id, pending);
+      // Both ways, so a failure is not also an unhandled rejection here (it is handled below).
+      pending.then(
+        () => inFlight.delete(id),
+        () => inFlight.delete(id),
+      );
+    }
+    try {
+      const { answer, duplicate } = await pending;
+      return Response.json(joined || duplicate ? { duplicate: true, ...answer } : answer);
     } catch (error) {
       console.error('agent handler failed; the delivery will be retried', error);
-      return problem(500, 'handler_failed', 'The handler failed');
-    } finally {
-      inFlight.delete(id);
+      return problem(500, 'handler_failed', 'The handler failed; the delivery will be retried');
     }
   };
 }

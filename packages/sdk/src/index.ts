@@ -3,7 +3,13 @@ export type { MeetingInput } from './api/meetings';
 export type { SendOptions } from './api/messages';
 export { AgentMessaging } from './client';
 export * from './errors';
-export { type AgentHandlerOptions, createAgentHandler, type DedupeStore, memoryDedupeStore } from './handler';
+export {
+  type AgentHandlerOptions,
+  type Answer,
+  createAgentHandler,
+  type DedupeStore,
+  memoryDedupeStore,
+} from './handler';
 export { type ResumeOptions, resumeAgentHandler } from './resume';
 export type { ClientOptions } from './transport';
 export * from './types';

@@ -46,7 +46,10 @@ export function createTransport(options: ClientOptions): Request {
         signal: AbortSignal.timeout(timeoutMs + (request.extraTimeoutMs ?? 0)),
       });
     } catch (error) {
-      throw new NetworkError(`${method} ${path} failed: ${(error as Error).message}`, { cause: error });
+      throw new NetworkError(`${method} ${path} failed: ${(error as Error).message}`, {
+        code: 'network_error',
+        cause: error,
+      });
     }
     const text = await response.text();
     let body: unknown = null;
@@ -56,6 +59,7 @@ export function createTransport(options: ClientOptions): Request {
       if (response.ok)
         throw new AgentMessagingError(`${method} ${path}: the answer is not JSON`, {
           status: response.status,
+          code: 'invalid_response',
         });
     }
     if (!response.ok) throw errorFromProblem(response.status, body);

@@ -97,14 +97,31 @@ export interface MeetingEvent {
   createdAt: string;
 }
 
-/** What the service POSTs to an agent's endpoint. */
-export interface Delivered {
-  type: 'message' | 'sync_request' | 'meeting_turn' | 'meeting_event';
+interface DeliveryBase {
+  /** The same on every attempt (and in the webhook-id header). */
   deliveryId: string;
+  /** The agent the delivery is for. */
   agentId: string;
-  message?: Message;
-  meeting?: Meeting;
-  meetingId?: string;
-  event?: MeetingEvent;
-  history?: Message[];
 }
+
+/** A one-way or async message, or a sync request (`message.sessionId` set). */
+export interface MessageDelivery extends DeliveryBase {
+  type: 'message' | 'sync_request';
+  message: Message;
+}
+
+/** Your turn in an autoRun meeting, with the meeting's recent history. */
+export interface MeetingTurnDelivery extends DeliveryBase {
+  type: 'meeting_turn';
+  meeting: Meeting;
+  history: Message[];
+}
+
+export interface MeetingEventDelivery extends DeliveryBase {
+  type: 'meeting_event';
+  meetingId: string;
+  event: MeetingEvent;
+}
+
+/** What the service POSTs to an agent's endpoint. */
+export type Delivered = MessageDelivery | MeetingTurnDelivery | MeetingEventDelivery;
