@@ -165,6 +165,29 @@ describe('delivery to an endpoint', () => {
     expect(read.message.status).toBe('failed');
   });
 
+  it('records an attempt that breaks on our side, retries it until dead, and still delivers the rest of its batch', async () => {
+    const broken = await agentWithEndpoint();
+    const healthy = await agentWithEndpoint();
+    // A signing secret that no longer decrypts (as after a change of ENCRYPTION_KEY).
+    await stack.sql.query(`UPDATE agents SET signing_secret_encrypted = 'v1.garbage' WHERE id = $1`, [
+      broken.agent.id,
+    ]);
+    const sent = await stack.call('POST', '/v1/messages', {
+      token: sender.token,
+      body: { to: [broken.agent.id, healthy.agent.id], content: 'fan-out' },
+    });
+    const [toBroken, toHealthy] = sent.body.messages.map((m: { id: string }) => m.id);
+    await eventually(async () => (await readMessage(toHealthy)).message.status === 'delivered');
+    const dead = await sweepUntil(toBroken, 'dead');
+    expect(broken.endpoint.received).toHaveLength(0);
+    expect(dead.attempts).toHaveLength(4);
+    // What broke stays in the logs: the attempt only says it was on our side.
+    expect(dead.attempts.map((a: { error: string }) => a.error)).toEqual(
+      Array(4).fill('internal error while delivering'),
+    );
+    expect(healthy.endpoint.received).toHaveLength(1);
+  });
+
   it('410 Gone disables the endpoint until its URL is set again', async () => {
     const { agent, endpoint } = await agentWithEndpoint(() => new Response(null, { status: 410 }));
     const first = await send(agent.id, 'one');

@@ -5,6 +5,7 @@ import { deliveries } from '../../schema';
 export interface Claim {
   id: string;
   attempt: number;
+  attemptLimit: number;
 }
 
 /**
@@ -18,7 +19,7 @@ export async function claimDeliveries(
   options: { ids?: string[]; limit: number; leaseMs: number },
 ): Promise<Claim[]> {
   const onlyIds = options.ids ? sql`AND ${inArray(deliveries.id, options.ids)}` : sql``;
-  const result = await q.execute<{ id: string; attempts: number }>(sql`
+  const result = await q.execute<{ id: string; attempts: number; attempt_limit: number }>(sql`
     UPDATE deliveries AS d
     SET attempts = d.attempts + 1,
         next_attempt_at = now() + make_interval(secs => ${options.leaseMs / 1000})
@@ -29,6 +30,10 @@ export async function claimDeliveries(
       LIMIT ${options.limit}
       FOR UPDATE SKIP LOCKED
     )
-    RETURNING d.id, d.attempts`);
-  return result.rows.map((row) => ({ id: row.id, attempt: Number(row.attempts) }));
+    RETURNING d.id, d.attempts, d.attempt_limit`);
+  return result.rows.map((row) => ({
+    id: row.id,
+    attempt: Number(row.attempts),
+    attemptLimit: Number(row.attempt_limit),
+  }));
 }

@@ -5,6 +5,7 @@ import { decryptSecret } from '../../crypto';
 import type { Db } from '../../db';
 import { checkEndpointUrl } from '../../endpoint-url';
 import type { Config } from '../../env';
+import { describeForLog } from '../../error-chain';
 import {
   agents,
   deliveries,
@@ -225,8 +226,11 @@ async function post(target: Target, payload: object, config: DispatchConfig): Pr
         : `request failed: ${(error as Error).message}`,
     };
   }
-  const answer = await readAnswer(response).catch(() => '');
-  if (response.ok) return { ok: true, final: true, responseStatus: response.status, error: null, answer };
+  if (response.ok) {
+    const answer = await readAnswer(response).catch(() => '');
+    return { ok: true, final: true, responseStatus: response.status, error: null, answer };
+  }
+  await response.body?.cancel().catch(() => {});
   if (response.status === 410) {
     return { ok: false, final: true, responseStatus: 410, error: 'endpoint answered 410 Gone', gone: url };
   }
@@ -234,71 +238,93 @@ async function post(target: Target, payload: object, config: DispatchConfig): Pr
     ok: false,
     final: false,
     responseStatus: response.status,
-    error: `endpoint answered ${response.status}${answer ? `: ${answer.slice(0, 200)}` : ''}`.slice(0, 1000),
+    // Not the body: the sender can read attempts, and the body is the recipient's business.
+    error: `endpoint answered ${response.status}`,
   };
 }
 
+/** What to push for this delivery, or why not, and the endpoint's outcome. */
+async function push(db: Db, config: DispatchConfig, target: Target): Promise<Outcome> {
+  const reason = unpushable(target, config.ALLOW_PRIVATE_ENDPOINTS);
+  if (reason) return { ok: false, final: true, responseStatus: null, error: reason };
+  if (target.message?.acknowledgedAt) {
+    return { ok: true, final: true, responseStatus: null, error: 'already acknowledged through the inbox' };
+  }
+  const payload = await buildPayload(db, target);
+  if (!payload) {
+    return {
+      ok: false,
+      final: true,
+      responseStatus: null,
+      error: 'the turn ended before it could be delivered',
+    };
+  }
+  return post(target, payload, config);
+}
+
+/**
+ * An attempt that broke on our side (a bug, a secret that no longer decrypts): recorded as a
+ * failed attempt like any other, so the row is retried and eventually `dead` instead of being
+ * re-claimed forever unrecorded. The details go to the logs only: the attempt is visible to agents.
+ */
+function crashed(claim: Claim, error: unknown): Outcome {
+  console.error(`delivery ${claim.id} attempt ${claim.attempt} failed on our side:`, describeForLog(error));
+  return { ok: false, final: false, responseStatus: null, error: 'internal error while delivering' };
+}
+
+/**
+ * One attempt at one claimed delivery; never throws, so one bad row cannot spoil its batch. The
+ * result is recorded in one transaction: the attempt, the delivery's new state, the message's
+ * acknowledgement and any answer the endpoint gave (a reply, a speech).
+ */
 async function attempt(
   db: Db,
   config: DispatchConfig,
   claim: Claim,
 ): Promise<{ status: 'delivered' | 'failed' | 'dead'; followUps: string[] }> {
-  const target = await loadTarget(db, claim.id);
   const startedAt = new Date();
+  let target: Target | undefined;
   let outcome: Outcome;
-  const reason = unpushable(target, config.ALLOW_PRIVATE_ENDPOINTS);
-  if (reason) {
-    outcome = { ok: false, final: true, responseStatus: null, error: reason };
-  } else if (target.message?.acknowledgedAt) {
-    outcome = {
-      ok: true,
-      final: true,
-      responseStatus: null,
-      error: 'already acknowledged through the inbox',
-    };
-  } else {
-    const payload = await buildPayload(db, target);
-    outcome = payload
-      ? await post(target, payload, config)
-      : {
-          ok: false,
-          final: true,
-          responseStatus: null,
-          error: 'the turn ended before it could be delivered',
-        };
+  try {
+    target = await loadTarget(db, claim.id);
+    outcome = await push(db, config, target);
+  } catch (error) {
+    outcome = crashed(claim, error);
   }
+  try {
+    return await record(db, config, claim, { startedAt, outcome, target });
+  } catch (error) {
+    // Recording with the answer failed: record the attempt as failed, without it.
+    return record(db, config, claim, { startedAt, outcome: crashed(claim, error) });
+  }
+}
 
-  const { delivery } = target;
-  const seriesFailures = claim.attempt - (delivery.attemptLimit - config.MAX_DELIVERY_ATTEMPTS);
+async function record(
+  db: Db,
+  config: DispatchConfig,
+  claim: Claim,
+  { startedAt, outcome, target }: { startedAt: Date; outcome: Outcome; target?: Target | undefined },
+): Promise<{ status: 'delivered' | 'failed' | 'dead'; followUps: string[] }> {
+  const seriesFailures = claim.attempt - (claim.attemptLimit - config.MAX_DELIVERY_ATTEMPTS);
   const status: 'delivered' | 'failed' | 'dead' = outcome.ok
     ? 'delivered'
-    : outcome.final || claim.attempt >= delivery.attemptLimit
+    : outcome.final || claim.attempt >= claim.attemptLimit
       ? 'dead'
       : 'failed';
   const now = new Date();
-  const answer = outcome.ok && outcome.answer ? answerOf(delivery.type, outcome.answer) : null;
+  const answer =
+    target && outcome.ok && outcome.answer ? answerOf(target.delivery.type, outcome.answer) : null;
   let followUps: string[] = [];
+  let error = outcome.error;
 
   await db.transaction(async (tx) => {
-    if (answer) {
-      const applied = await applyAnswer(tx, config.MAX_DELIVERY_ATTEMPTS, target, answer);
-      followUps = applied.deliveryIds;
-      if (applied.refused) outcome.error = applied.refused;
-    }
-    await tx.insert(deliveryAttempts).values({
-      deliveryId: delivery.id,
-      attempt: claim.attempt,
-      startedAt,
-      durationMs: now.getTime() - startedAt.getTime(),
-      responseStatus: outcome.responseStatus,
-      error: outcome.error,
-    });
-    // Conditional on the claim: if our lease ran out and someone re-claimed, theirs is the word.
-    await tx
+    // Conditional on the claim: if our lease ran out and someone re-claimed, theirs is the word,
+    // and this attempt changes nothing but its own record.
+    const [current] = await tx
       .update(deliveries)
       .set({
         status,
-        lastError: outcome.error,
+        lastError: error,
         deliveredAt: outcome.ok ? now : null,
         nextAttemptAt:
           status === 'failed'
@@ -309,19 +335,36 @@ async function attempt(
       })
       .where(
         and(
-          eq(deliveries.id, delivery.id),
+          eq(deliveries.id, claim.id),
           eq(deliveries.attempts, claim.attempt),
           inArray(deliveries.status, ['queued', 'failed']),
         ),
-      );
-    if (outcome.ok && target.message) {
+      )
+      .returning({ id: deliveries.id });
+    if (current && target && answer) {
+      const applied = await applyAnswer(tx, config.MAX_DELIVERY_ATTEMPTS, target, answer);
+      followUps = applied.deliveryIds;
+      if (applied.refused) {
+        error = applied.refused;
+        await tx.update(deliveries).set({ lastError: error }).where(eq(deliveries.id, claim.id));
+      }
+    }
+    await tx.insert(deliveryAttempts).values({
+      deliveryId: claim.id,
+      attempt: claim.attempt,
+      startedAt,
+      durationMs: now.getTime() - startedAt.getTime(),
+      responseStatus: outcome.responseStatus,
+      error,
+    });
+    if (current && outcome.ok && target?.message) {
       // A 2xx from the endpoint acknowledges the message: it leaves the inbox.
       await tx
         .update(messages)
         .set({ acknowledgedAt: sql`coalesce(${messages.acknowledgedAt}, now())` })
         .where(and(eq(messages.id, target.message.id), isNull(messages.acknowledgedAt)));
     }
-    if (outcome.gone) {
+    if (outcome.gone && target) {
       await tx
         .update(agents)
         .set({ endpointDisabledAt: now })
