@@ -222,6 +222,85 @@ describe('sync request/reply', () => {
     expect(next.body.sessionId).not.toBe(request.sessionId);
   });
 
+  it('a repeated Idempotency-Key replays the reply without a second request', async () => {
+    const asker = await agent('asker');
+    const expert = await answeringAgent('expert', (content) => `re: ${content}`);
+    const headers = { 'idempotency-key': 'ask-once' };
+    const first = await syncSend(asker, expert.id, 'once', 5_000, headers);
+    expect(first.status).toBe(200);
+    const again = await syncSend(asker, expert.id, 'once', 5_000, headers);
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(expert.endpoint.received.filter((r) => r.body.type === 'sync_request')).toHaveLength(1);
+    const other = await syncSend(asker, expert.id, 'another question', 5_000, headers);
+    expect(other.body.code).toBe('idempotency_conflict');
+  });
+
+  it('a reply names the request it answers: a late answer to an old request never takes a pending one', async () => {
+    const asker = await agent('asker');
+    const pulled = await agent('pulled');
+    const first = await syncSend(asker, pulled.id, 'first?', 200);
+    expect(first.status).toBe(504);
+    const second = syncSend(asker, pulled.id, 'second?', 10_000);
+    const secondRequest = await eventually(async () =>
+      (await inbox(pulled)).messages.find((m: any) => m.content === 'second?'),
+    );
+    const path = `/v1/sessions/${first.body.sessionId}/reply`;
+
+    const unknown = await stack.call('POST', path, {
+      token: pulled.token,
+      body: { content: 'x', requestId: 'msg_01jd6s5v1xe8rb8xgsnq8mq2gx' },
+    });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe('message_not_found');
+
+    const toFirst = await stack.call('POST', path, {
+      token: pulled.token,
+      body: { content: 'answer to first', requestId: first.body.requestId },
+    });
+    expect(toFirst.status).toBe(201);
+    expect(toFirst.body).toMatchObject({ late: true, message: { inReplyTo: first.body.requestId } });
+
+    // Without requestId the reply answers the pending request.
+    const toSecond = await stack.call('POST', path, {
+      token: pulled.token,
+      body: { content: 'answer to second' },
+    });
+    expect(toSecond.body).toMatchObject({ late: false, message: { inReplyTo: secondRequest.id } });
+    expect((await second).body.reply).toMatchObject({
+      content: 'answer to second',
+      inReplyTo: secondRequest.id,
+    });
+    expect((await inbox(asker)).messages).toEqual([
+      expect.objectContaining({ content: 'answer to first', inReplyTo: first.body.requestId }),
+    ]);
+  });
+
+  it('a reply after the session ended is still kept, late, in the sender inbox', async () => {
+    const asker = await agent('asker');
+    const pulled = await agent('pulled');
+    const pending = syncSend(asker, pulled.id, 'still there?', 10_000);
+    const request = await eventually(async () => (await inbox(pulled)).messages[0]);
+    await stack.call('POST', `/v1/sessions/${request.sessionId}/end`, { token: asker.token });
+    expect((await pending).body.code).toBe('session_ended');
+
+    const late = await stack.call('POST', `/v1/sessions/${request.sessionId}/reply`, {
+      token: pulled.token,
+      body: { content: 'yes, sorry' },
+    });
+    expect(late.status).toBe(201);
+    expect(late.body.late).toBe(true);
+    const kept = (await inbox(asker)).messages.filter((m: any) => m.kind === 'user');
+    expect(kept).toEqual([expect.objectContaining({ content: 'yes, sorry', inReplyTo: request.id })]);
+    // Once answered, the ended session has nothing more to reply to.
+    const again = await stack.call('POST', `/v1/sessions/${request.sessionId}/reply`, {
+      token: pulled.token,
+      body: { content: 'again' },
+    });
+    expect(again.body.code).toBe('already_replied');
+  });
+
   it('the sweeper expires a wait whose caller went away', async () => {
     const asker = await agent('asker');
     const pulled = await agent('pulled');
@@ -236,6 +315,14 @@ describe('sync request/reply', () => {
     await stack.sweep();
     const { rows } = await stack.sql.query('SELECT status FROM sessions WHERE id = $1', [request.sessionId]);
     expect(rows[0].status).toBe('active');
+    const history = await stack.call('GET', `/v1/conversations/${pulled.id}/messages`, {
+      token: asker.token,
+    });
+    expect(history.body.messages.at(-1)).toMatchObject({
+      kind: 'timeout',
+      from: null,
+      metadata: { onBehalfOf: pulled.id, requestId: request.id },
+    });
   });
 });
 

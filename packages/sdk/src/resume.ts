@@ -23,7 +23,9 @@ export async function resumeAgentHandler(client: AgentMessaging, options: Resume
     for (const message of messages) {
       if (message.replyDeadline && message.sessionId && options.onSyncRequest) {
         const reply = await options.onSyncRequest(message);
-        if (reply !== undefined) await client.sync.reply(message.sessionId, reply).catch(ignoreAnswered);
+        if (reply !== undefined) {
+          await client.sync.reply(message.sessionId, reply, { requestId: message.id }).catch(ignoreAnswered);
+        }
       } else {
         await options.onMessage?.(message);
       }
@@ -33,8 +35,7 @@ export async function resumeAgentHandler(client: AgentMessaging, options: Resume
   }
 }
 
-/** A request that was answered meanwhile (or whose session ended) needs no reply any more. */
+/** A request that was answered meanwhile needs no reply any more. */
 function ignoreAnswered(error: unknown) {
-  const code = (error as { code?: string }).code;
-  if (code !== 'already_replied' && code !== 'session_ended') throw error;
+  if ((error as { code?: string }).code !== 'already_replied') throw error;
 }

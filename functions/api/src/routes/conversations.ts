@@ -98,6 +98,8 @@ export const registerConversations = (app: App) =>
         deadline: new Date(started.deadline),
         delivered: pushSoon(c, started.deliveryIds),
       });
+      // A replayed send waits for the first send's reply: same response, marked as a replay.
+      if (started.replayed) c.header('idempotent-replayed', 'true');
       return c.json(result, 200);
     })
     .openapi(asyncSend, async (c) => {

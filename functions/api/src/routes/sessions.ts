@@ -7,6 +7,7 @@ import {
   json,
   jsonBody,
   Message,
+  MessageId,
   Metadata,
   problemResponses,
   Session,
@@ -21,10 +22,21 @@ const reply = createRoute({
   path: '/v1/sessions/{id}/reply',
   tags,
   security: bearerAuth,
-  summary: 'Answer the sync request addressed to you in this session (once)',
+  summary: 'Answer a sync request addressed to you in this session (once; late is fine)',
   request: {
     params: sessionIdParam,
-    body: jsonBody(z.object({ content: JsonContent, metadata: Metadata.optional() }).strict()),
+    body: jsonBody(
+      z
+        .object({
+          content: JsonContent,
+          requestId: MessageId.optional().openapi({
+            description:
+              'The request answered (its message id). Default: the pending request addressed to you, else the latest one.',
+          }),
+          metadata: Metadata.optional(),
+        })
+        .strict(),
+    ),
   },
   responses: {
     201: json(

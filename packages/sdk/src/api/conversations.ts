@@ -22,8 +22,11 @@ export const syncApi = (request: Request) => ({
       extraTimeoutMs: timeoutMs,
     });
   },
-  /** Answers the request addressed to you in this session. */
-  reply: (sessionId: string, content: unknown, options: { metadata?: Metadata } = {}) =>
+  /**
+   * Answers a request addressed to you in this session: `requestId` (the request message's id), or
+   * by default the pending one. A late reply is kept in the sender's inbox (`late: true`).
+   */
+  reply: (sessionId: string, content: unknown, options: { requestId?: string; metadata?: Metadata } = {}) =>
     request<{ message: Message; late: boolean }>('POST', `/v1/sessions/${sessionId}/reply`, {
       body: { content, ...options },
     }),

@@ -39,8 +39,9 @@ export async function awaitReply(
     ...(wait.delivered && { wake: wait.delivered }),
   });
   if (!outcome) {
-    // Deadline: expire the wait ourselves (unless a reply committed first), then look once more.
-    await db.transaction((tx) => expireWaits(tx, { sessionId }));
+    // Our deadline: expire our wait ourselves (unless a reply committed first), then look once
+    // more. By request id, not by the database's clock, so a 504 never leaves the session waiting.
+    await db.transaction((tx) => expireWaits(tx, { sessionId, requestId }));
     outcome = (await check(db, sessionId, requestId)) ?? { expired: true };
   }
   if ('reply' in outcome) {

@@ -5,16 +5,25 @@ import { jsonValue } from '../../json';
 import { messages } from '../../schema';
 
 /**
- * Ends the sync waits whose deadline has passed, set-based: the session becomes active again and a
- * `timeout` message records it in the session's history (sent by the system on behalf of the agent
- * that did not answer, addressed to the waiter, already acknowledged since the waiter got a 504).
- * The sweeper runs it over everything; requests run it for one session or one waiter first.
+ * Ends sync waits, set-based: the session becomes active again and a `timeout` message records it
+ * in the session's history (sent by the system on behalf of the agent that did not answer,
+ * addressed to the waiter, already acknowledged since the waiter got a 504). The sweeper runs it
+ * over every wait past its deadline; requests run it for one session or one waiter first; the
+ * waiting request itself, at its own deadline, ends its own wait by `requestId` (its clock decided).
  */
-export async function expireWaits(q: Queryable, scope: { sessionId?: string; waiterId?: string } = {}) {
-  const forSession = scope.sessionId ? sql`AND id = ${scope.sessionId}` : sql``;
-  const forWaiter = scope.waiterId ? sql`AND waiter_id = ${scope.waiterId}` : sql``;
-  // FOR UPDATE waits for a concurrent reply and then re-checks the row, so a reply that commits
-  // first wins and the wait is not expired under it.
+export async function expireWaits(
+  q: Queryable,
+  scope: { sessionId?: string; waiterId?: string; requestId?: string } = {},
+) {
+  const conditions = [
+    scope.requestId ? sql`pending_request_id = ${scope.requestId}` : sql`wait_deadline <= now()`,
+    ...(scope.sessionId ? [sql`id = ${scope.sessionId}`] : []),
+    ...(scope.waiterId ? [sql`waiter_id = ${scope.waiterId}`] : []),
+  ];
+  // A request waits for the row lock of a concurrent reply and then re-checks the row, so a reply
+  // that commits first wins and the wait is not expired under it. The sweeper skips rows a request
+  // holds (it comes back next tick) instead of queueing behind it in an arbitrary lock order.
+  const lock = Object.keys(scope).length > 0 ? sql`FOR UPDATE` : sql`FOR UPDATE SKIP LOCKED`;
   const { rows } = await q.execute<{
     id: string;
     organization_id: string;
@@ -25,8 +34,8 @@ export async function expireWaits(q: Queryable, scope: { sessionId?: string; wai
   }>(sql`
     WITH due AS (
       SELECT id, pending_request_id, waiter_id FROM sessions
-      WHERE status = 'waiting' AND wait_deadline <= now() ${forSession} ${forWaiter}
-      FOR UPDATE
+      WHERE status = 'waiting' AND ${sql.join(conditions, sql` AND `)}
+      ${lock}
     )
     UPDATE sessions AS s
     SET status = 'active', pending_request_id = NULL, waiter_id = NULL, wait_deadline = NULL

@@ -13,15 +13,44 @@ export interface ReplyInput {
   agentId: string;
   sessionId: string;
   content: unknown;
-  /** The request answered; by default the latest sync request addressed to the agent in the session. */
-  requestId?: string;
+  /**
+   * The request answered. By default the pending one if it is addressed to the agent, else the
+   * latest sync request addressed to it in the session.
+   */
+  requestId?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
+}
+
+type Session = typeof sessions.$inferSelect;
+
+/** The sync request a reply answers, addressed to the replying agent in this session. */
+async function findRequest(tx: Tx, session: Session, input: ReplyInput) {
+  const requestId =
+    input.requestId ??
+    (session.status === 'waiting' && session.waiterId !== input.agentId
+      ? (session.pendingRequestId as string)
+      : undefined);
+  const [request] = await tx
+    .select()
+    .from(messages)
+    .where(
+      and(
+        eq(messages.sessionId, session.id),
+        eq(messages.recipientId, input.agentId),
+        isNotNull(messages.replyDeadline),
+        ...(requestId ? [eq(messages.id, requestId)] : []),
+      ),
+    )
+    .orderBy(desc(messages.id))
+    .limit(1);
+  return request;
 }
 
 /**
  * Records the reply to a sync request; the caller holds the pair's lock. On time, it ends the wait
- * (the waiting sender picks it up). Late (the wait timed out), it is pushed to the sender like any
- * message and stays in its inbox until acknowledged. One reply per request (a unique index).
+ * (the waiting sender picks it up). Late (the wait timed out, or the session ended meanwhile), it
+ * is pushed to the sender like any message and stays in its inbox until acknowledged: a reply is
+ * never refused for being late. One reply per request (a unique index).
  */
 export async function recordReply(tx: Tx, attemptLimit: number, input: ReplyInput) {
   await expireWaits(tx, { sessionId: input.sessionId });
@@ -33,23 +62,12 @@ export async function recordReply(tx: Tx, attemptLimit: number, input: ReplyInpu
   if (!session || (session.agentA !== input.agentId && session.agentB !== input.agentId)) {
     throw fail.notFound('session', input.sessionId);
   }
-  if (session.status === 'ended') throw fail.conflict('session_ended', `Session ${session.id} has ended.`);
-
-  const [request] = await tx
-    .select()
-    .from(messages)
-    .where(
-      and(
-        eq(messages.sessionId, session.id),
-        eq(messages.recipientId, input.agentId),
-        isNotNull(messages.replyDeadline),
-        ...(input.requestId ? [eq(messages.id, input.requestId)] : []),
-      ),
-    )
-    .orderBy(desc(messages.id))
-    .limit(1);
-  if (!request?.senderId)
+  const request = await findRequest(tx, session, input);
+  if (!request?.senderId) {
+    if (input.requestId) throw fail.notFound('message', input.requestId);
+    if (session.status === 'ended') throw fail.conflict('session_ended', `Session ${session.id} has ended.`);
     throw fail.conflict('no_pending_request', 'There is no request addressed to you to reply to.');
+  }
   const [existing] = await tx
     .select({ id: messages.id })
     .from(messages)
