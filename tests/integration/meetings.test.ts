@@ -286,6 +286,27 @@ describe('turn timeouts', () => {
     ]);
   });
 
+  it('a backlog of overdue turns is worked off in bounded transactions, in order', async () => {
+    const [host, bob] = await agents(stack, orgKey, ['host', 'bob']);
+    if (!host || !bob) throw new Error('agents');
+    const id = await readyMeeting(stack, host, [bob], { turnDurationMs: 10_000 });
+    const api = meetingApi(stack, id);
+    await api.act(host, 'start');
+    // As after an outage: turns 1..150 are over, turn 151 runs.
+    const ranOutAt = await turnRanOut(id, 1_495_000);
+    // One transaction applies at most 100 of them (MAX_CATCH_UP); the next touch goes on.
+    expect((await api.get(host)).body.meeting.turnNumber).toBe(101);
+    const read = await api.get(host);
+    expect(read.body.meeting.turnNumber).toBe(151);
+    expect(Date.parse(read.body.meeting.turnEndsAt)).toBe(ranOutAt + 150 * 10_000);
+    const events = (await api.events(host, '?limit=500')).body.events;
+    const timedOut = events.filter((e: { type: string }) => e.type === 'turn_timed_out');
+    expect(timedOut.map((e: { data: { turnNumber: number } }) => e.data.turnNumber)).toEqual(
+      Array.from({ length: 150 }, (_, i) => i + 1),
+    );
+    expect(events.map((e: { seq: number }) => e.seq)).toEqual(events.map((_: unknown, i: number) => i + 1));
+  });
+
   it('a speech after the deadline is refused with turn_expired, not taken as the next speaker', async () => {
     const [host, bob] = await agents(stack, orgKey, ['host', 'bob']);
     if (!host || !bob) throw new Error('agents');

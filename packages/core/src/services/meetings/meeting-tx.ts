@@ -1,4 +1,4 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { lockKeys, type Tx } from '../../db';
 import type { Config } from '../../env';
 import { AppError, fail } from '../../errors';
@@ -24,6 +24,9 @@ export type MeetingEventType =
   | 'meeting_ended';
 
 export const meetingLock = (meetingId: string) => `meeting:${meetingId}`;
+
+/** Overdue turns applied in one transaction at most (only an outage leaves more behind). */
+export const MAX_CATCH_UP = 100;
 
 /** Statuses of participants who take turns. */
 const inRotation = (p: Participant) => p.status === 'attending' || p.status === 'speaking';
@@ -220,7 +223,8 @@ export class MeetingTx {
       turnEndsAt: turnEndsAt.toISOString(),
     });
     const speaker = this.agentsById.get(next.agentId);
-    if (this.meeting.autoRun && speaker?.status === 'active') {
+    // A turn caught up after it already ended (a backlog of timeouts) is not worth asking for.
+    if (this.meeting.autoRun && speaker?.status === 'active' && turnEndsAt > new Date()) {
       this.deliveryIds.push(
         ...(await enqueueDeliveries(
           this.tx,
@@ -241,13 +245,19 @@ export class MeetingTx {
   }
 
   /**
-   * Applies every overdue turn, in order: each gets a `timeout` message (from the system, on
-   * behalf of the silent speaker) and a turn_timed_out event, and the next turn starts when the
-   * overdue one ended, so a long silence is caught up exactly, never skipped or doubled.
+   * Applies the overdue turns, in order: each gets a `timeout` message (from the system, on behalf
+   * of the silent speaker) and a turn_timed_out event, and the next turn starts when the overdue
+   * one ended, so a long silence is caught up exactly, never skipped or doubled. At most
+   * MAX_CATCH_UP turns per transaction, so an outage's backlog is worked off in bounded steps.
    */
-  async applyTimeouts(now = new Date()): Promise<number> {
+  private async applyTimeouts(now = new Date()): Promise<number> {
     let applied = 0;
-    while (this.meeting.status === 'active' && this.meeting.turnEndsAt && this.meeting.turnEndsAt <= now) {
+    while (
+      applied < MAX_CATCH_UP &&
+      this.meeting.status === 'active' &&
+      this.meeting.turnEndsAt &&
+      this.meeting.turnEndsAt <= now
+    ) {
       const speakerId = this.meeting.currentSpeakerId as string;
       const endedAt = this.meeting.turnEndsAt;
       const message = await this.post({
@@ -279,16 +289,5 @@ export class MeetingTx {
       metadata: input.endedBy ? {} : { onBehalfOf: this.meeting.hostId },
     });
     await this.event('meeting_ended', { reason: input.reason, endedBy: input.endedBy });
-  }
-
-  /** The latest messages of the meeting, oldest first (context for an autoRun turn). */
-  async recentMessages(limit: number) {
-    const rows = await this.tx
-      .select()
-      .from(messages)
-      .where(eq(messages.meetingId, this.meeting.id))
-      .orderBy(desc(messages.id))
-      .limit(limit);
-    return rows.reverse();
   }
 }

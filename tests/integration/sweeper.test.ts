@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startEndpoint } from '../helpers/endpoint';
+import { agents, meetingApi, readyMeeting } from '../helpers/meetings';
+import { createAgent, createOrganization, startTestStack, type TestStack } from '../helpers/stack';
+
+// One cron run as in the cloud: it loops for its budget instead of making a single pass.
+let stack: TestStack;
+let orgKey: string;
+
+beforeAll(async () => {
+  stack = await startTestStack({ SWEEP_BUDGET_MS: '2500', SWEEP_STEP_MS: '50', DELIVERY_TIMEOUT_MS: '2000' });
+  orgKey = (await createOrganization(stack)).apiKey;
+});
+afterAll(() => stack?.stop());
+
+it('one run applies a turn that falls due during it, while a delivery to a slow endpoint is still pending', async () => {
+  const slowEndpoint = await startEndpoint(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    return Response.json({});
+  });
+  const [host, bob] = await agents(stack, orgKey, ['host', 'bob']);
+  const slow = await createAgent(stack, orgKey, { name: 'slow' });
+  if (!host || !bob) throw new Error('agents');
+  const api = meetingApi(stack, await readyMeeting(stack, host, [bob], { turnDurationMs: 600 }));
+  await api.act(host, 'start');
+  // A due delivery to the slow endpoint that the api never handed off: only the sweeper has it.
+  await stack.sql.query('UPDATE agents SET endpoint_url = $2 WHERE id = $1', [slow.id, slowEndpoint.url]);
+  const { rows } = await stack.sql.query(
+    `WITH m AS (
+       INSERT INTO messages (id, organization_id, kind, sender_id, recipient_id, content)
+       SELECT 'msg_slowsweep0000000000000000', organization_id, 'user', $1, id, '"slow"' FROM agents WHERE id = $2
+       RETURNING id, organization_id, recipient_id)
+     INSERT INTO deliveries (id, organization_id, agent_id, type, message_id, attempt_limit)
+     SELECT 'dlv_slowsweep0000000000000000', organization_id, recipient_id, 'message', id, 4 FROM m
+     RETURNING id`,
+    [host.id, slow.id],
+  );
+
+  await stack.sweep();
+
+  // Read the rows directly: an API read would apply the timeout itself.
+  const timedOut = await stack.sql.query(
+    `SELECT created_at FROM meeting_events WHERE meeting_id = $1 AND type = 'turn_timed_out'`,
+    [api.id],
+  );
+  const attempt = await stack.sql.query(
+    'SELECT started_at, duration_ms FROM delivery_attempts WHERE delivery_id = $1',
+    [rows[0].id],
+  );
+  expect(slowEndpoint.received).toHaveLength(1);
+  expect(attempt.rows).toHaveLength(1);
+  const answeredAt = attempt.rows[0].started_at.getTime() + attempt.rows[0].duration_ms;
+  // The turn timed out within the same run, before the slow endpoint had even answered.
+  expect(timedOut.rows.length).toBeGreaterThanOrEqual(1);
+  expect(timedOut.rows[0].created_at.getTime()).toBeLessThan(answeredAt);
+  await slowEndpoint.close();
+});
