@@ -89,8 +89,11 @@ describe('createAgentHandler: verification', () => {
 
   it('applies a toleranceSeconds stricter than the default', async () => {
     const at = new Date(Date.now() - 60_000);
-    expect((await createAgentHandler({ signingSecret: secret })(delivery(oneWay, { at }))).status).toBe(200);
-    const strict = createAgentHandler({ signingSecret: secret, toleranceSeconds: 30 });
+    const onMessage = () => {};
+    expect(
+      (await createAgentHandler({ signingSecret: secret, onMessage })(delivery(oneWay, { at }))).status,
+    ).toBe(200);
+    const strict = createAgentHandler({ signingSecret: secret, onMessage, toleranceSeconds: 30 });
     expect((await strict(delivery(oneWay, { at }))).status).toBe(401);
   });
 
@@ -160,10 +163,22 @@ describe('createAgentHandler: dispatch', () => {
     expect(events).toEqual([event]);
   });
 
-  it('acknowledges with 200 {} a type it has no callback for, or does not know', async () => {
+  it('refuses a message or sync request it has no callback for, so it stays in the inbox', async () => {
+    const calls: string[] = [];
+    const handler = createAgentHandler({ signingSecret: secret, onMeetingEvent: () => void calls.push('x') });
+    for (const type of ['message', 'sync_request']) {
+      const refused = await handler(delivery({ ...oneWay, type }, { id: `dlv_${type}` }));
+      expect(refused.status).toBe(501);
+      expect(await refused.json()).toMatchObject({ code: 'not_handled' });
+    }
+    expect(calls).toEqual([]);
+  });
+
+  it('acknowledges with 200 {} a meeting delivery it has no callback for, or a type it does not know', async () => {
     const handler = createAgentHandler({ signingSecret: secret, onMessage: () => 'unused' });
-    const noCallback = await handler(delivery({ ...oneWay, type: 'sync_request' }, { id: 'dlv_a' }));
-    expect([noCallback.status, await noCallback.json()]).toEqual([200, {}]);
+    const turn = { type: 'meeting_turn', deliveryId: 'dlv_t', agentId: 'agt_b', meeting: {}, history: [] };
+    const silent = await handler(delivery(turn, { id: 'dlv_t' }));
+    expect([silent.status, await silent.json()]).toEqual([200, {}]);
     const unknown = await handler(delivery({ ...oneWay, type: 'from_the_future' }, { id: 'dlv_b' }));
     expect([unknown.status, await unknown.json()]).toEqual([200, {}]);
   });

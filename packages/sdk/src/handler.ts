@@ -98,6 +98,17 @@ export function createAgentHandler(options: AgentHandlerOptions): (request: Requ
     return Math.abs(Date.now() / 1000 - sentAt) <= toleranceSeconds;
   }
 
+  /**
+   * Messages (one-way, async, sync requests) are acknowledged by a 2xx, so one without its
+   * callback is refused. Meeting turns and events are not inbox messages: without a callback, a
+   * turn is silence and an event is just acknowledged, as is a type this SDK does not know.
+   */
+  function handles(delivery: Delivered): boolean {
+    if (delivery.type === 'message') return options.onMessage !== undefined;
+    if (delivery.type === 'sync_request') return options.onSyncRequest !== undefined;
+    return true;
+  }
+
   async function dispatch(delivery: Delivered): Promise<Answer> {
     switch (delivery.type) {
       case 'message':
@@ -146,6 +157,11 @@ export function createAgentHandler(options: AgentHandlerOptions): (request: Requ
       return problem(400, 'invalid_json', 'Body is not valid JSON');
     }
     if (!isDelivery(delivery)) return problem(400, 'validation_failed', 'Body must be an object with a type');
+
+    if (!handles(delivery)) {
+      // Not acknowledged: the message stays in the agent's inbox, to pull or to handle later.
+      return problem(501, 'not_handled', `This endpoint has no callback for ${delivery.type}`);
+    }
 
     // Verified, so the header is there.
     const id = request.headers.get('webhook-id') as string;
