@@ -1,8 +1,11 @@
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEndpoint } from '../helpers/endpoint';
 import {
   ADMIN_TOKEN,
   createAgent,
   createOrganization,
+  eventually,
   startTestStack,
   type TestStack,
 } from '../helpers/stack';
@@ -141,6 +144,33 @@ describe('agents', () => {
       stack.call('POST', '/v1/messages', { token, body: { to: agent.id, content: 'x' } });
     expect((await probe(agent.token)).status).toBe(401);
     expect((await probe(rotated.body.token)).status).toBe(202);
+  });
+
+  it('concurrent rotations leave exactly one live token, and deliveries are signed with its secret', async () => {
+    const endpoint = await startEndpoint();
+    const agent = await createAgent(stack, orgKey, { name: 'twice-rotated', endpointUrl: endpoint.url });
+    const sender = await createAgent(stack, orgKey, { name: 'sender' });
+    const rotations = await Promise.all(
+      Array.from({ length: 5 }, () => stack.call('POST', `/v1/agents/${agent.id}/rotate`, { token: orgKey })),
+    );
+    expect(rotations.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    const probe = async (token: string) =>
+      (await stack.call('POST', '/v1/messages', { token, body: { to: sender.id, content: 'x' } })).status;
+    const live: { token: string; signingSecret: string }[] = [];
+    for (const rotation of rotations)
+      if ((await probe(rotation.body.token)) === 202) live.push(rotation.body);
+    expect(live).toHaveLength(1);
+
+    await stack.call('POST', '/v1/messages', {
+      token: sender.token,
+      body: { to: agent.id, content: 'signed' },
+    });
+    const request = await eventually(async () => endpoint.received[0]);
+    expect(() =>
+      new Webhook(live[0]?.signingSecret as string).verify(request.raw, request.headers),
+    ).not.toThrow();
+    expect(() => new Webhook(agent.signingSecret).verify(request.raw, request.headers)).toThrow();
+    await endpoint.close();
   });
 
   it('keeps signing secrets encrypted at rest', async () => {

@@ -142,7 +142,7 @@ describe('meeting lifecycle', () => {
     expect((await api.get({ token: orgKey })).status).toBe(200);
     const otherKey = (await createOrganization(stack, 'Other')).apiKey;
     expect((await api.get({ token: otherKey })).status).toBe(404);
-    expect((await api.get({ token: ADMIN_TOKEN })).status).toBe(404);
+    expect((await api.get({ token: ADMIN_TOKEN })).status).toBe(403);
     expect((await api.act({ token: orgKey }, 'end')).status).toBe(403);
   });
 

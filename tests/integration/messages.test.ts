@@ -86,7 +86,7 @@ describe('one-way messages', () => {
       expect(read.status).toBe(404);
       expect(read.body.code).toBe('message_not_found');
     }
-    expect((await stack.call('GET', path, { token: ADMIN_TOKEN })).status).toBe(404);
+    expect((await stack.call('GET', path, { token: ADMIN_TOKEN })).status).toBe(403);
     expect((await stack.call('GET', path)).status).toBe(401);
   });
 });

@@ -9,7 +9,7 @@ import { findAgent } from './find-agent';
 export async function deactivateAgent(ctx: Ctx, agentId: string) {
   const { organizationId } = requireKind(ctx.principal, 'organization');
   return ctx.db.transaction(async (tx) => {
-    const existing = await findAgent(tx, organizationId, agentId);
+    const existing = await findAgent(tx, organizationId, agentId, { forUpdate: true });
     if (existing.status === 'deactivated') return { agent: agentView(existing) };
     const now = new Date();
     await tx

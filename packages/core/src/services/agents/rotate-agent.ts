@@ -12,7 +12,8 @@ export async function rotateAgent(ctx: Ctx, agentId: string) {
   const { organizationId } = requireKind(ctx.principal, 'organization');
   const credentials = await issueAgentCredentials(ctx.config.ENCRYPTION_KEY);
   return ctx.db.transaction(async (tx) => {
-    const existing = await findAgent(tx, organizationId, agentId);
+    // Locked: two rotations at once must not both leave a live token.
+    const existing = await findAgent(tx, organizationId, agentId, { forUpdate: true });
     if (existing.status !== 'active')
       throw fail.conflict('agent_inactive', `Agent ${agentId} is deactivated.`);
     await tx

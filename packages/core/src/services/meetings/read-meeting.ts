@@ -52,7 +52,7 @@ async function loadVisible(ctx: Ctx, organizationId: string, meetingId: string) 
 
 /** Reads the meeting after applying its overdue turns, so what is read is exact. */
 export async function readMeeting(ctx: Ctx, meetingId: string) {
-  const organizationId = organizationOf(ctx.principal, meetingId);
+  const organizationId = organizationOf(ctx.principal);
   const before = await loadVisible(ctx, organizationId, meetingId);
   const deliveryIds = await catchUp(ctx.db, ctx.config, organizationId, meetingId);
   const meeting = deliveryIds ? await loadVisible(ctx, organizationId, meetingId) : before;
@@ -85,7 +85,7 @@ export async function meetingEventsAfter(
   input: { after: number; limit: number; waitMs: number },
 ) {
   const { deliveryIds } = await readMeeting(ctx, meetingId);
-  const organizationId = organizationOf(ctx.principal, meetingId);
+  const organizationId = organizationOf(ctx.principal);
   const read = async () => {
     deliveryIds.push(...((await catchUp(ctx.db, ctx.config, organizationId, meetingId)) ?? []));
     const rows = await ctx.db

@@ -1,12 +1,10 @@
-import type { Principal } from '../../auth';
+import { type Principal, requireKind } from '../../auth';
 import type { Ctx } from '../../context';
-import { fail } from '../../errors';
 import { MeetingTx } from './meeting-tx';
 
-/** The organization a caller acts in; the admin has none here. */
-export function organizationOf(principal: Principal, meetingId: string): string {
-  if (principal.kind === 'admin') throw fail.notFound('meeting', meetingId);
-  return principal.organizationId;
+/** The organization a caller acts in; the admin token has none (403). */
+export function organizationOf(principal: Principal): string {
+  return requireKind(principal, 'organization', 'agent').organizationId;
 }
 
 /**
@@ -18,7 +16,7 @@ export async function withMeeting<T>(
   meetingId: string,
   change: (meeting: MeetingTx) => Promise<T>,
 ) {
-  const organizationId = organizationOf(ctx.principal, meetingId);
+  const organizationId = organizationOf(ctx.principal);
   return ctx.db.transaction(async (tx) => {
     const meeting = await MeetingTx.open(tx, ctx.config, organizationId, meetingId);
     const result = await change(meeting);

@@ -1,5 +1,5 @@
 import { and, asc, eq } from 'drizzle-orm';
-import type { Principal } from '../../auth';
+import { type Principal, requireKind } from '../../auth';
 import type { Queryable } from '../../db';
 import { fail } from '../../errors';
 import { deliveries, deliveryAttempts, messages } from '../../schema';
@@ -9,17 +9,17 @@ import { deliveries, deliveryAttempts, messages } from '../../schema';
  * or the recipient. Anyone else gets the same 404 as for a message that does not exist.
  */
 export async function findVisibleMessage(q: Queryable, principal: Principal, messageId: string) {
-  if (principal.kind === 'admin') throw fail.notFound('message', messageId);
+  const caller = requireKind(principal, 'organization', 'agent');
   const [row] = await q
     .select({ message: messages, delivery: deliveries })
     .from(messages)
     .leftJoin(deliveries, eq(deliveries.messageId, messages.id))
-    .where(and(eq(messages.id, messageId), eq(messages.organizationId, principal.organizationId)));
+    .where(and(eq(messages.id, messageId), eq(messages.organizationId, caller.organizationId)));
   const visible =
     row &&
-    (principal.kind === 'organization' ||
-      row.message.senderId === principal.agentId ||
-      row.message.recipientId === principal.agentId);
+    (caller.kind === 'organization' ||
+      row.message.senderId === caller.agentId ||
+      row.message.recipientId === caller.agentId);
   if (!visible) throw fail.notFound('message', messageId);
   return row;
 }
