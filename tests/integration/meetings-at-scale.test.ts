@@ -118,16 +118,21 @@ describe('meetings of serverless agents', () => {
     expect(part1.map((e) => e.id)).toEqual([1, 2, 3, 4]);
     expect(part1[0]).toMatchObject({ event: 'meeting_created', data: { seq: 1, type: 'meeting_created' } });
 
-    // Meanwhile the meeting goes on.
+    // Meanwhile the meeting goes on; the client reconnects in the middle and reads to the end.
     await api.speak(bob, 'b');
+    const resumed = await fetch(url, { headers: { ...headers, 'last-event-id': '4' } });
+    const reading = readSse(resumed, Number.POSITIVE_INFINITY);
     await api.speak(host, 'h');
     await api.act(host, 'end');
+    // The stream closes by itself after meeting_ended.
+    const part2 = await reading;
     const total = (await api.events(host, '?limit=500')).body.events.length;
-
-    const resumed = await fetch(url, { headers: { ...headers, 'last-event-id': '4' } });
-    const part2 = await readSse(resumed, total - 4);
     expect(part2.map((e) => e.id)).toEqual(Array.from({ length: total - 4 }, (_, i) => i + 5));
     expect(part2.at(-1)?.event).toBe('meeting_ended');
+
+    // Resuming an ended meeting from its last event closes at once, with nothing.
+    const after = await fetch(url, { headers: { ...headers, 'last-event-id': String(total) } });
+    expect(await after.text()).toBe('');
   });
 
   it('long-polling events returns as soon as something happens', async () => {
@@ -139,6 +144,15 @@ describe('meetings of serverless agents', () => {
     setTimeout(() => void api.act(host, 'start'), 200);
     const { body } = await waiting;
     expect(body.events[0]).toMatchObject({ seq: last + 1, type: 'meeting_started' });
+    expect(body.ended).toBe(false);
+
+    await api.act(host, 'end');
+    const final = await api.events(bob, `?after=${last}`);
+    expect(final.body).toMatchObject({ ended: true });
+    expect(final.body.events.at(-1).type).toBe('meeting_ended');
+    // An ended meeting is never waited on (waiting 30 s here would time the test out).
+    const nothingMore = await api.events(bob, `?after=${final.body.events.at(-1).seq}&waitMs=30000`);
+    expect(nothingMore.body).toEqual({ events: [], ended: true });
   });
 
   it('a 200-agent meeting, attended all at once, completes a full round in join order', async () => {

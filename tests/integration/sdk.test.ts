@@ -6,10 +6,13 @@ import {
   createAgentHandler,
   IdempotencyConflictError,
   type MeetingEvent,
+  MeetingNotActiveError,
+  NotHostError,
   NotYourTurnError,
   resumeAgentHandler,
   SessionEndedError,
   TimeoutError,
+  TurnExpiredError,
 } from '@agent-messaging/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { serveHandler } from '../helpers/endpoint';
@@ -45,6 +48,7 @@ async function agent(
   }
   return {
     id: created.agent.id,
+    token: created.token,
     client: new AgentMessaging({ baseUrl: stack.apiUrl, token: created.token }),
   };
 }
@@ -180,5 +184,107 @@ describe('SDK against the real service', () => {
       { event: 'meeting_ended', reason: 'host' },
     ]);
     expect((await org.meetings.status(meeting.id)).status).toBe('ended');
+  });
+  it('meetings: a stale turnNumber, a finished meeting and a guest ending it are typed errors', async () => {
+    const host = await agent('host');
+    const guest = await agent('guest');
+    const meeting = await host.client.meetings.create({
+      title: 't',
+      participantIds: [guest.id],
+      turnDurationMs: 60_000,
+    });
+    await guest.client.meetings.attend(meeting.id);
+    const started = await host.client.meetings.start(meeting.id);
+    expect(started.meeting.currentSpeakerId).toBe(guest.id);
+    const turn = started.meeting.turnNumber;
+    await guest.client.meetings.speak(meeting.id, 'on time', { turnNumber: turn });
+    await host.client.meetings.speak(meeting.id, 'back to you');
+    // The guest's turn again, but this speech says it was for the turn already over.
+    await expect(
+      guest.client.meetings.speak(meeting.id, 'late', { turnNumber: turn }),
+    ).rejects.toBeInstanceOf(TurnExpiredError);
+    await expect(guest.client.meetings.end(meeting.id)).rejects.toBeInstanceOf(NotHostError);
+    await host.client.meetings.end(meeting.id);
+    await expect(host.client.meetings.speak(meeting.id, 'after')).rejects.toBeInstanceOf(
+      MeetingNotActiveError,
+    );
+  });
+
+  it('meetings.events resumes by seq across failed polls, and stops at once on an ended meeting', async () => {
+    const host = await agent('host');
+    const guest = await agent('guest');
+    const meeting = await host.client.meetings.create({
+      title: 'e',
+      participantIds: [guest.id],
+      turnDurationMs: 60_000,
+    });
+    await guest.client.meetings.attend(meeting.id);
+    await host.client.meetings.start(meeting.id, 'one');
+    // Every other poll fails, alternately as a network error and as a 503 from a proxy.
+    let polls = 0;
+    const flaky = new AgentMessaging({
+      baseUrl: stack.apiUrl,
+      token: guest.token,
+      fetch: async (input, init) => {
+        if (String(input).includes('/events') && polls++ % 2 === 0) {
+          if (polls % 4 === 1) throw new TypeError('connection reset');
+          return new Response('upstream down', { status: 503 });
+        }
+        return fetch(input, init);
+      },
+    });
+    const seen: MeetingEvent[] = [];
+    const clients = new Map([
+      [host.id, host.client],
+      [guest.id, guest.client],
+    ]);
+    const watching = (async () => {
+      for await (const event of flaky.meetings.events(meeting.id)) {
+        seen.push(event);
+        // Whoever's turn starts speaks in it, so events keep coming while polls fail.
+        const speaker = clients.get((event.data as { speakerId?: string }).speakerId ?? '');
+        if (event.type === 'turn_started' && speaker && seen.length < 20) {
+          await speaker.meetings.speak(meeting.id, `after seq ${event.seq}`);
+        }
+      }
+    })();
+    await eventually(async () => seen.length >= 20, 20_000);
+    await host.client.meetings.end(meeting.id);
+    await watching;
+    expect(polls).toBeGreaterThan(4);
+    expect(seen.map((e) => e.seq)).toEqual(seen.map((_, i) => i + 1));
+    expect(seen.at(-1)?.type).toBe('meeting_ended');
+
+    // Resuming after the end returns at once, and so does a fresh watcher from the start.
+    const afterEnd: MeetingEvent[] = [];
+    for await (const event of guest.client.meetings.events(meeting.id, { after: seen.length }))
+      afterEnd.push(event);
+    expect(afterEnd).toEqual([]);
+    const replay: MeetingEvent[] = [];
+    for await (const event of guest.client.meetings.events(meeting.id)) replay.push(event);
+    expect(replay).toEqual(seen);
+  });
+
+  it('meetings.history reads every page', async () => {
+    const host = await agent('host');
+    const guest = await agent('guest');
+    const meeting = await host.client.meetings.create({
+      title: 'h',
+      participantIds: [guest.id],
+      turnDurationMs: 60_000,
+    });
+    await guest.client.meetings.attend(meeting.id);
+    await host.client.meetings.start(meeting.id, 'opening');
+    // 520 turns ran out while nobody was there: more history than one page holds.
+    await stack.sql.query(
+      `UPDATE meetings SET turn_ends_at = now() - interval '31170 seconds' WHERE id = $1`,
+      [meeting.id],
+    );
+    await eventually(async () => (await host.client.meetings.status(meeting.id)).turnNumber > 520);
+    const history = await guest.client.meetings.history(meeting.id);
+    expect(history).toHaveLength(521);
+    expect(history[0]?.content).toBe('opening');
+    expect(history.slice(1).every((m) => m.kind === 'timeout')).toBe(true);
+    expect(new Set(history.map((m) => m.id)).size).toBe(521);
   });
 });

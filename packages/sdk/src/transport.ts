@@ -17,9 +17,15 @@ export interface RequestOptions {
   idempotencyKey?: string | undefined;
   /** Added to the client's timeout for calls the server holds open on purpose. */
   extraTimeoutMs?: number;
+  /** Cancels the call. */
+  signal?: AbortSignal | undefined;
 }
 
 export type Request = <T>(method: string, path: string, options?: RequestOptions) => Promise<T>;
+
+/** A path with its parameters URL-encoded: path`/v1/agents/${id}`. */
+export const path = (strings: TemplateStringsArray, ...params: string[]) =>
+  strings.reduce((built, part, i) => built + encodeURIComponent(params[i - 1] as string) + part);
 
 /** One way to call the API: JSON in, JSON out, problems turned into typed errors. */
 export function createTransport(options: ClientOptions): Request {
@@ -43,7 +49,10 @@ export function createTransport(options: ClientOptions): Request {
         method,
         headers,
         ...(request.body !== undefined && { body: JSON.stringify(request.body) }),
-        signal: AbortSignal.timeout(timeoutMs + (request.extraTimeoutMs ?? 0)),
+        signal: AbortSignal.any([
+          AbortSignal.timeout(timeoutMs + (request.extraTimeoutMs ?? 0)),
+          ...(request.signal ? [request.signal] : []),
+        ]),
       });
     } catch (error) {
       throw new NetworkError(`${method} ${path} failed: ${(error as Error).message}`, {

@@ -18,7 +18,7 @@ export const eventsRoute = createRoute({
   security: [{ bearer: [] }],
   summary: 'Events after a seq; long-polls with waitMs; Accept: text/event-stream streams them (SSE)',
   description:
-    'Every change of the meeting is an event with a gap-free per-meeting seq. As SSE, each event is sent with `id: <seq>` and `event: <type>`; reconnect with `Last-Event-ID` to resume with nothing missed or repeated. The stream closes after meeting_ended.',
+    'Every change of the meeting is an event with a gap-free per-meeting seq. As SSE, each event is sent with `id: <seq>` and `event: <type>`; reconnect with `Last-Event-ID` to resume with nothing missed or repeated. The stream closes after meeting_ended (at once if the meeting had already ended); an ended meeting is never waited on.',
   request: {
     params: meetingIdParam,
     query: z
@@ -32,12 +32,19 @@ export const eventsRoute = createRoute({
   responses: {
     200: {
       content: {
-        'application/json': { schema: z.object({ events: z.array(MeetingEvent) }) },
+        'application/json': {
+          schema: z.object({
+            events: z.array(MeetingEvent),
+            ended: z.boolean().openapi({
+              description: 'The meeting has ended and these are its last events: nothing more will come',
+            }),
+          }),
+        },
         'text/event-stream': { schema: z.string() },
       },
       description: 'Events, oldest first',
     },
-    ...problemResponses(400, 401, 404),
+    ...problemResponses(400, 401, 403, 404),
   },
 });
 
@@ -56,7 +63,7 @@ export async function streamOrPollEvents(c: EventsContext) {
   const lastEventId = Number(c.req.header('last-event-id'));
   let after = Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : query.after;
   // Check access before the stream opens, so a refusal is a plain problem response.
-  await meetingEventsAfter(ctxOf(c), id, { after, limit: 1, waitMs: 0 });
+  pushSoon(c, (await meetingEventsAfter(ctxOf(c), id, { after, limit: 1, waitMs: 0 })).deliveryIds);
   const config = loadConfig(c.env);
   return streamSSE(c, async (stream) => {
     // The request's pool closes when the handler returns; the stream needs its own.
@@ -65,18 +72,18 @@ export async function streamOrPollEvents(c: EventsContext) {
     const closesAt = Date.now() + STREAM_LIFETIME_MS;
     try {
       while (!stream.aborted && Date.now() < closesAt) {
-        const { events, deliveryIds } = await meetingEventsAfter(ctx, id, {
+        const { events, ended, deliveryIds } = await meetingEventsAfter(ctx, id, {
           after,
           limit: query.limit,
           waitMs: STREAM_POLL_MS,
         });
         pushSoon(c, deliveryIds);
-        if (events.length === 0) await stream.write(': keep-alive\n\n');
+        if (events.length === 0 && !ended) await stream.write(': keep-alive\n\n');
         for (const event of events) {
           await stream.writeSSE({ id: String(event.seq), event: event.type, data: JSON.stringify(event) });
           after = event.seq;
         }
-        if (events.at(-1)?.type === 'meeting_ended') break;
+        if (ended) break;
       }
     } finally {
       await close();

@@ -103,7 +103,15 @@ const start = actionWithBody(
 const speakRoute = actionWithBody(
   'speak',
   'Speak in your turn; speaking ends the turn',
-  z.object({ content: JsonContent }).strict(),
+  z
+    .object({
+      content: JsonContent,
+      turnNumber: z.number().int().min(1).optional().openapi({
+        description:
+          'The turn this speech is for: if that turn is over, 409 turn_expired instead of landing in a later turn of yours',
+      }),
+    })
+    .strict(),
   withMessage,
 );
 const leave = action('leave', 'Leave the meeting (not the host); if speaking, the turn passes');
@@ -116,7 +124,7 @@ const get = createRoute({
   security: bearerAuth,
   summary: 'Status, current speaker, turn number, turnEndsAt and participants',
   request: { params: meetingIdParam },
-  responses: { 200: meetingResponse, ...problemResponses(400, 401, 404) },
+  responses: { 200: meetingResponse, ...problemResponses(400, 401, 403, 404) },
 });
 
 const history = createRoute({
@@ -133,7 +141,7 @@ const history = createRoute({
   },
   responses: {
     200: json(z.object({ messages: z.array(Message) }), 'Oldest first'),
-    ...problemResponses(400, 401, 404),
+    ...problemResponses(400, 401, 403, 404),
   },
 });
 

@@ -1,4 +1,4 @@
-import type { Request } from '../transport';
+import { path, type Request } from '../transport';
 import type { Message, Metadata, Session } from '../types';
 
 /** The longest one long-poll of the inbox may wait (the API's limit). */
@@ -27,11 +27,11 @@ export const syncApi = (request: Request) => ({
    * by default the pending one. A late reply is kept in the sender's inbox (`late: true`).
    */
   reply: (sessionId: string, content: unknown, options: { requestId?: string; metadata?: Metadata } = {}) =>
-    request<{ message: Message; late: boolean }>('POST', `/v1/sessions/${sessionId}/reply`, {
+    request<{ message: Message; late: boolean }>('POST', path`/v1/sessions/${sessionId}/reply`, {
       body: { content, ...options },
     }),
   end: (sessionId: string) =>
-    request<{ session: Session; message: Message }>('POST', `/v1/sessions/${sessionId}/end`),
+    request<{ session: Session; message: Message }>('POST', path`/v1/sessions/${sessionId}/end`),
 });
 
 /** The inbox: messages stay until acknowledged; reading is not acknowledging. */
@@ -77,7 +77,7 @@ export const asyncApi = (request: Request, inbox: ReturnType<typeof inboxApi>) =
     do {
       const page = await request<{ messages: Message[]; nextCursor: string | null }>(
         'GET',
-        `/v1/conversations/${agentId}/messages`,
+        path`/v1/conversations/${agentId}/messages`,
         { query: { limit: 200, before } },
       );
       pages.unshift(page.messages);

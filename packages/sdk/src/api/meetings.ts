@@ -1,4 +1,4 @@
-import type { Request } from '../transport';
+import { path, type Request } from '../transport';
 import type { Meeting, MeetingEvent, Message } from '../types';
 
 export interface MeetingInput {
@@ -10,11 +10,12 @@ export interface MeetingInput {
 }
 
 const POLL_WAIT_MS = 25_000;
+const HISTORY_PAGE = 500;
 
 /** Turn-based meetings (agent token; the organization key may read). */
 export const meetingsApi = (request: Request) => {
   const act = (id: string, action: string, body?: unknown) =>
-    request<{ meeting: Meeting; message?: Message | null }>('POST', `/v1/meetings/${id}/${action}`, {
+    request<{ meeting: Meeting; message?: Message | null }>('POST', path`/v1/meetings/${id}/${action}`, {
       ...(body !== undefined && { body }),
     });
   return {
@@ -29,18 +30,26 @@ export const meetingsApi = (request: Request) => {
     attend: async (id: string) => (await act(id, 'attend')).meeting,
     /** Host only; `content` is the host's opening speech. */
     start: (id: string, content?: unknown) => act(id, 'start', content === undefined ? {} : { content }),
-    speak: (id: string, content: unknown) => act(id, 'speak', { content }),
+    /** Speak in your turn; with `turnNumber`, a speech that comes after that turn is TurnExpiredError. */
+    speak: (id: string, content: unknown, options: { turnNumber?: number } = {}) =>
+      act(id, 'speak', { content, ...options }),
     leave: async (id: string) => (await act(id, 'leave')).meeting,
     end: async (id: string) => (await act(id, 'end')).meeting,
-    status: async (id: string) => (await request<{ meeting: Meeting }>('GET', `/v1/meetings/${id}`)).meeting,
-    history: async (id: string) =>
-      (
-        await request<{ messages: Message[] }>('GET', `/v1/meetings/${id}/messages`, {
-          query: { limit: 500 },
-        })
-      ).messages,
+    status: async (id: string) =>
+      (await request<{ meeting: Meeting }>('GET', path`/v1/meetings/${id}`)).meeting,
+    /** The whole history, oldest first, system and timeout messages included (all pages). */
+    history: async (id: string) => {
+      const messages: Message[] = [];
+      for (;;) {
+        const page = await request<{ messages: Message[] }>('GET', path`/v1/meetings/${id}/messages`, {
+          query: { limit: HISTORY_PAGE, after: messages.at(-1)?.id },
+        });
+        messages.push(...page.messages);
+        if (page.messages.length < HISTORY_PAGE) return messages;
+      }
+    },
     /**
-     * The meeting's events in seq order, as they happen, until meeting_ended. Long-polls and
+     * The meeting's events in seq order, as they happen, until the meeting has ended. Long-polls and
      * resumes from the last seq it yielded, so a dropped connection loses and repeats nothing;
      * transient failures are retried with backoff. Stop early with `break` or `signal`.
      */
@@ -48,25 +57,31 @@ export const meetingsApi = (request: Request) => {
       let after = options.after ?? 0;
       let failures = 0;
       while (!options.signal?.aborted) {
-        let events: MeetingEvent[];
+        let page: { events: MeetingEvent[]; ended: boolean };
         try {
-          ({ events } = await request<{ events: MeetingEvent[] }>('GET', `/v1/meetings/${id}/events`, {
-            query: { after, waitMs: POLL_WAIT_MS, limit: 500 },
-            extraTimeoutMs: POLL_WAIT_MS,
-          }));
+          page = await request<{ events: MeetingEvent[]; ended: boolean }>(
+            'GET',
+            path`/v1/meetings/${id}/events`,
+            {
+              query: { after, waitMs: POLL_WAIT_MS, limit: 500 },
+              extraTimeoutMs: POLL_WAIT_MS,
+              signal: options.signal,
+            },
+          );
           failures = 0;
         } catch (error) {
+          if (options.signal?.aborted) return;
           const status = (error as { status?: number }).status ?? 0;
           if ((status > 0 && status < 500) || failures >= 5) throw error;
           failures += 1;
           await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** failures));
           continue;
         }
-        for (const event of events) {
+        for (const event of page.events) {
           after = event.seq;
           yield event;
-          if (event.type === 'meeting_ended') return;
         }
+        if (page.ended) return;
       }
     },
   };

@@ -1,4 +1,4 @@
-import type { Request } from '../transport';
+import { path, type Request } from '../transport';
 import type { Delivery, DeliveryAttempt, Message, Metadata } from '../types';
 
 export interface SendOptions {
@@ -23,10 +23,10 @@ export const messagesApi = (request: Request) => {
     get: (id: string) =>
       request<{ message: Message; delivery: Delivery | null; attempts: DeliveryAttempt[] }>(
         'GET',
-        `/v1/messages/${id}`,
+        path`/v1/messages/${id}`,
       ),
     /** Organization key: re-drives a dead delivery. */
     redeliver: async (id: string) =>
-      (await request<{ message: Message }>('POST', `/v1/messages/${id}/redeliver`)).message,
+      (await request<{ message: Message }>('POST', path`/v1/messages/${id}/redeliver`)).message,
   };
 };

@@ -77,14 +77,16 @@ export async function meetingMessages(
 
 /**
  * Events after `after` (a seq), oldest first. With waitMs it long-polls, catching up overdue turns
- * on every poll, so a watcher sees a timeout about when it happens even between sweeps.
+ * on every poll, so a watcher sees a timeout about when it happens even between sweeps. `ended`
+ * says the meeting is over and nothing comes after these events: a watcher stops there (an
+ * ended meeting is never waited on).
  */
 export async function meetingEventsAfter(
   ctx: Ctx,
   meetingId: string,
   input: { after: number; limit: number; waitMs: number },
 ) {
-  const { deliveryIds } = await readMeeting(ctx, meetingId);
+  const { meeting, deliveryIds } = await readMeeting(ctx, meetingId);
   const organizationId = organizationOf(ctx.principal);
   const read = async () => {
     deliveryIds.push(...((await catchUp(ctx.db, ctx.config, organizationId, meetingId)) ?? []));
@@ -96,6 +98,10 @@ export async function meetingEventsAfter(
       .limit(input.limit);
     return rows.length > 0 ? rows : undefined;
   };
-  const rows = (await pollUntil(read, Date.now() + input.waitMs, { initialMs: 50, maxMs: 500 })) ?? [];
-  return { events: rows.map(eventView), deliveryIds };
+  const waitMs = meeting.status === 'ended' ? 0 : input.waitMs;
+  const rows = (await pollUntil(read, Date.now() + waitMs, { initialMs: 50, maxMs: 500 })) ?? [];
+  // meeting_ended is an ended meeting's last event; a full page of an ended one may not reach it.
+  const ended =
+    rows.at(-1)?.type === 'meeting_ended' || (meeting.status === 'ended' && rows.length < input.limit);
+  return { events: rows.map(eventView), ended, deliveryIds };
 }

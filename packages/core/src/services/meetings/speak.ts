@@ -22,7 +22,9 @@ async function lastTurnTimedOut(meeting: MeetingTx, agentId: string): Promise<bo
 /**
  * The current speaker speaks, which ends its turn. Overdue turns were applied when the meeting was
  * opened, so a speech that comes after its deadline is refused with turn_expired rather than taken
- * as the next speaker's. `turnNumber`, when given (an autoRun answer), must still be current.
+ * as the next speaker's. `turnNumber`, when given (an autoRun answer, or a caller that says which
+ * turn it speaks in), must be the current turn: an earlier one is turn_expired, so a late speech
+ * never lands in a later turn of the same agent.
  */
 export async function speakInMeeting(
   meeting: MeetingTx,
@@ -32,11 +34,11 @@ export async function speakInMeeting(
   meeting.requireParticipant(agentId);
   const { status, currentSpeakerId, turnNumber } = meeting.meeting;
   if (status !== 'active') throw fail.conflict('meeting_not_active', `The meeting is ${status}.`);
-  const stale = input.turnNumber !== undefined && input.turnNumber !== turnNumber;
-  if (currentSpeakerId !== agentId || stale) {
-    if (stale || (await lastTurnTimedOut(meeting, agentId))) {
-      throw new AppError(409, 'turn_expired', 'Your turn ended before your speech arrived.');
-    }
+  const expired = () => new AppError(409, 'turn_expired', 'Your turn ended before your speech arrived.');
+  if (input.turnNumber !== undefined && input.turnNumber < turnNumber) throw expired();
+  if (currentSpeakerId !== agentId || (input.turnNumber !== undefined && input.turnNumber !== turnNumber)) {
+    // Without a turn number, an agent whose own last turn timed out is told it came too late.
+    if (input.turnNumber === undefined && (await lastTurnTimedOut(meeting, agentId))) throw expired();
     throw fail.conflict('not_your_turn', `It is ${currentSpeakerId}'s turn.`);
   }
   const message = await meeting.post({ kind: 'user', senderId: agentId, content: input.content });
@@ -44,7 +46,11 @@ export async function speakInMeeting(
   return { meeting: meeting.view(), message: messageView(message, null) };
 }
 
-export async function speak(ctx: Ctx, meetingId: string, input: { content: unknown }) {
+export async function speak(
+  ctx: Ctx,
+  meetingId: string,
+  input: { content: unknown; turnNumber?: number | undefined },
+) {
   const caller = requireKind(ctx.principal, 'agent');
   return withMeeting(ctx, meetingId, (meeting) => speakInMeeting(meeting, caller.agentId, input));
 }
