@@ -32,6 +32,18 @@ export const deliveryStatus = pgEnum('delivery_status', ['queued', 'delivered', 
 export const sessionStatus = pgEnum('session_status', ['active', 'waiting', 'ended']);
 export const meetingStatus = pgEnum('meeting_status', ['created', 'ready', 'active', 'ended']);
 export const participantStatus = pgEnum('participant_status', ['invited', 'attending', 'speaking', 'left']);
+/** What a meeting event can be (a check: the list may grow, and enum values cannot be dropped). */
+export const meetingEventTypes = [
+  'meeting_created',
+  'participant_invited',
+  'participant_joined',
+  'meeting_started',
+  'turn_started',
+  'message_posted',
+  'turn_timed_out',
+  'participant_left',
+  'meeting_ended',
+] as const;
 
 export const organizations = pgTable(
   'organizations',
@@ -89,6 +101,8 @@ export const apiKeys = pgTable(
   },
   (t) => [
     uniqueIndex('api_keys_hash_key').on(t.hash),
+    // Revoking an agent's keys (rotate, deactivate).
+    index('api_keys_agent_idx').on(t.agentId),
     check('api_keys_agent_kind', sql`(${t.kind} = 'agent') = (${t.agentId} IS NOT NULL)`),
   ],
 );
@@ -185,6 +199,8 @@ export const meetingParticipants = pgTable(
     primaryKey({ columns: [t.meetingId, t.agentId] }),
     uniqueIndex('meeting_participants_join_order_key').on(t.meetingId, t.joinOrder),
     check('meeting_participants_joined_has_order', sql`(${t.status} = 'invited') = (${t.joinOrder} IS NULL)`),
+    // One speaker at a time.
+    uniqueIndex('meeting_participants_one_speaker_key').on(t.meetingId).where(sql`${t.status} = 'speaking'`),
     index('meeting_participants_agent_idx').on(t.agentId),
   ],
 );
@@ -196,13 +212,17 @@ export const meetingEvents = pgTable(
       .notNull()
       .references(() => meetings.id),
     seq: integer('seq').notNull(),
-    type: text('type').notNull(),
+    type: text('type').$type<(typeof meetingEventTypes)[number]>().notNull(),
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
   },
   (t) => [
     primaryKey({ columns: [t.meetingId, t.seq] }),
     check('meeting_events_seq_positive', sql`${t.seq} > 0`),
+    check(
+      'meeting_events_known_type',
+      sql.raw(`"type" IN (${meetingEventTypes.map((type) => `'${type}'`).join(', ')})`),
+    ),
   ],
 );
 

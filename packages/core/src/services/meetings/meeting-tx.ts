@@ -4,7 +4,14 @@ import type { Config } from '../../env';
 import { AppError, fail } from '../../errors';
 import { newId } from '../../ids';
 import { jsonValue } from '../../json';
-import { agents, meetingEvents, meetingParticipants, meetings, messages } from '../../schema';
+import {
+  agents,
+  meetingEvents,
+  type meetingEventTypes,
+  meetingParticipants,
+  meetings,
+  messages,
+} from '../../schema';
 import { meetingView } from '../../views';
 import { enqueueDeliveries } from '../deliveries/enqueue-delivery';
 
@@ -12,16 +19,7 @@ type Meeting = typeof meetings.$inferSelect;
 type Participant = typeof meetingParticipants.$inferSelect;
 type Agent = typeof agents.$inferSelect;
 
-export type MeetingEventType =
-  | 'meeting_created'
-  | 'participant_invited'
-  | 'participant_joined'
-  | 'meeting_started'
-  | 'turn_started'
-  | 'message_posted'
-  | 'turn_timed_out'
-  | 'participant_left'
-  | 'meeting_ended';
+export type MeetingEventType = (typeof meetingEventTypes)[number];
 
 export const meetingLock = (meetingId: string) => `meeting:${meetingId}`;
 

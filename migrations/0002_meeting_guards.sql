@@ -1,0 +1,3 @@
+CREATE INDEX "api_keys_agent_idx" ON "api_keys" USING btree ("agent_id");--> statement-breakpoint
+CREATE UNIQUE INDEX "meeting_participants_one_speaker_key" ON "meeting_participants" USING btree ("meeting_id") WHERE "meeting_participants"."status" = 'speaking';--> statement-breakpoint
+ALTER TABLE "meeting_events" ADD CONSTRAINT "meeting_events_known_type" CHECK ("type" IN ('meeting_created', 'participant_invited', 'participant_joined', 'meeting_started', 'turn_started', 'message_posted', 'turn_timed_out', 'participant_left', 'meeting_ended'));
