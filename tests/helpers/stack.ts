@@ -67,6 +67,7 @@ export async function startTestStack(vars: Record<string, string> = {}) {
 
   return {
     apiUrl: workers.apiUrl,
+    databaseUrl,
     call,
     sweep: workers.sweep,
     sql,

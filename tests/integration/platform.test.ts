@@ -1,6 +1,12 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent, createOrganization, startTestStack, type TestStack } from '../helpers/stack';
+import {
+  ADMIN_TOKEN,
+  createAgent,
+  createOrganization,
+  startTestStack,
+  type TestStack,
+} from '../helpers/stack';
 
 let stack: TestStack;
 
@@ -100,6 +106,47 @@ describe('a deployment that refuses private endpoints (the cloud default)', () =
       ).toBe('https://agent.example.com/hook');
     } finally {
       await strict.stop();
+    }
+  });
+});
+
+describe('a database in trouble', () => {
+  it('out of connections: 503 service_unavailable with Retry-After, on /healthz and on the API', async () => {
+    // A role that may not open any connection: PostgreSQL refuses it as it refuses one too many.
+    const role = `limited_${Date.now()}`;
+    await stack.sql.query(`CREATE ROLE ${role} LOGIN PASSWORD 'limited' CONNECTION LIMIT 0`);
+    const databaseUrl = stack.databaseUrl.replace('postgres:postgres@', `${role}:limited@`);
+    const busy = await startTestStack({ DATABASE_URL: databaseUrl });
+    try {
+      const health = await busy.call('GET', '/healthz');
+      expect(health.status).toBe(503);
+      expect(health.body.code).toBe('service_unavailable');
+      const write = await busy.call('POST', '/v1/organizations', { token: ADMIN_TOKEN, body: { name: 'x' } });
+      expect(write.status).toBe(503);
+      expect(write.headers.get('retry-after')).toBe('1');
+      expect(write.body).toMatchObject({ code: 'service_unavailable', status: 503 });
+    } finally {
+      await busy.stop();
+    }
+  });
+
+  it('unreachable: 500 internal_error that reveals nothing', async () => {
+    const gone = await startTestStack({
+      DATABASE_URL: 'postgres://postgres:secret-password@127.0.0.1:1/nowhere',
+    });
+    try {
+      const write = await gone.call('POST', '/v1/organizations', { token: ADMIN_TOKEN, body: { name: 'x' } });
+      expect(write.status).toBe(500);
+      expect(write.headers.get('content-type')).toContain('application/problem+json');
+      expect(write.body).toEqual({
+        type: 'urn:agent-messaging:problem:internal_error',
+        title: 'Internal error',
+        status: 500,
+        detail: 'Something went wrong on our side.',
+        code: 'internal_error',
+      });
+    } finally {
+      await gone.stop();
     }
   });
 });
