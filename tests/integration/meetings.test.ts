@@ -188,6 +188,33 @@ describe('meeting lifecycle', () => {
     expect((await api.speak(bob, 'late')).body.code).toBe('meeting_not_active');
   });
 
+  it('a deactivated agent leaves its meetings (its turn passes), and the meetings it hosts end', async () => {
+    const [host, bob, carol] = await agents(stack, orgKey, ['host', 'bob', 'carol']);
+    if (!host || !bob || !carol) throw new Error('agents');
+    const api = meetingApi(stack, await readyMeeting(stack, host, [bob, carol]));
+    await api.act(host, 'start');
+    const hostedByBob = meetingApi(stack, await readyMeeting(stack, bob, [carol]));
+
+    expect((await stack.call('DELETE', `/v1/agents/${bob.id}`, { token: orgKey })).status).toBe(200);
+    // Bob was speaking: the turn passed to carol, and bob is out of the rotation.
+    const meeting = (await api.get(host)).body.meeting;
+    expect(meeting).toMatchObject({ status: 'active', currentSpeakerId: carol.id, turnNumber: 2 });
+    expect(meeting.participants.find((p: { agentId: string }) => p.agentId === bob.id).status).toBe('left');
+    await api.speak(carol, 'c');
+    await api.speak(host, 'h');
+    expect((await api.get(host)).body.meeting.currentSpeakerId).toBe(carol.id);
+
+    const ended = (await hostedByBob.get(carol)).body.meeting;
+    expect(ended.status).toBe('ended');
+    const last = (await hostedByBob.messages(carol)).body.messages.at(-1);
+    expect(last).toMatchObject({
+      kind: 'ending',
+      from: null,
+      content: { reason: 'host_deactivated' },
+      metadata: { onBehalfOf: bob.id },
+    });
+  });
+
   it('maxTurns ends the meeting by itself', async () => {
     const [host, bob] = await agents(stack, orgKey, ['host', 'bob']);
     if (!host || !bob) throw new Error('agents');

@@ -35,6 +35,7 @@ export * from './services/meetings/invite';
 export * from './services/meetings/leave';
 export * from './services/meetings/meeting-tx';
 export * from './services/meetings/read-meeting';
+export * from './services/meetings/release-agent';
 export * from './services/meetings/speak';
 export * from './services/meetings/start';
 export * from './services/meetings/sweep-meetings';

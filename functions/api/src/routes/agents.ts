@@ -7,7 +7,7 @@ import {
   updateAgent,
 } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
-import { ctxOf } from '../context';
+import { ctxOf, withPush } from '../context';
 import { Agent, AgentInput, agentIdParam, bearerAuth, json, jsonBody, problemResponses } from '../schemas';
 import type { App } from '../types';
 
@@ -103,7 +103,8 @@ const remove = createRoute({
   path: '/v1/agents/{id}',
   tags,
   security: bearerAuth,
-  summary: 'Deactivate an agent: its tokens are revoked, its history kept',
+  summary:
+    'Deactivate an agent: its tokens are revoked, its history kept; it leaves its meetings (those it hosts end)',
   request: { params: agentIdParam },
   responses: { 200: one, ...problemResponses(400, 401, 403, 404) },
 });
@@ -129,5 +130,7 @@ export const registerAgents = (app: App) =>
     .openapi(update, async (c) =>
       c.json(await updateAgent(ctxOf(c), c.req.valid('param').id, c.req.valid('json')), 200),
     )
-    .openapi(remove, async (c) => c.json(await deactivateAgent(ctxOf(c), c.req.valid('param').id), 200))
+    .openapi(remove, async (c) =>
+      c.json(withPush(c, await deactivateAgent(ctxOf(c), c.req.valid('param').id)), 200),
+    )
     .openapi(rotate, async (c) => c.json(await rotateAgent(ctxOf(c), c.req.valid('param').id), 200));

@@ -275,8 +275,23 @@ export class MeetingTx {
     return applied;
   }
 
+  /**
+   * A participant other than the host leaves: out of the rotation, and if it was speaking, the
+   * turn passes. Before the start, a meeting left with no attendee but the host is no longer ready.
+   */
+  async leave(agentId: string) {
+    const wasSpeaking = this.participant(agentId)?.status === 'speaking';
+    await this.setParticipant(agentId, { status: 'left', leftAt: new Date() });
+    await this.event('participant_left', { agentId });
+    if (wasSpeaking) await this.advanceTurn(new Date());
+    const othersAttending = this.participants.some(
+      (p) => p.agentId !== this.meeting.hostId && p.status === 'attending',
+    );
+    if (this.meeting.status === 'ready' && !othersAttending) await this.update({ status: 'created' });
+  }
+
   /** Ends the meeting: nobody speaks any more, an ending message and meeting_ended are recorded. */
-  async end(input: { reason: 'host' | 'max_turns'; endedBy: string | null }) {
+  async end(input: { reason: 'host' | 'max_turns' | 'host_deactivated'; endedBy: string | null }) {
     const speaking = this.participants.find((p) => p.status === 'speaking');
     if (speaking) await this.setParticipant(speaking.agentId, { status: 'attending' });
     await this.update({ status: 'ended', endedAt: new Date(), currentSpeakerId: null, turnEndsAt: null });
