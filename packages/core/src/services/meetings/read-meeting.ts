@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { Ctx } from '../../context';
-import type { Db } from '../../db';
+import { type Db, inSnapshot } from '../../db';
 import type { Config } from '../../env';
 import { fail } from '../../errors';
 import { pollUntil } from '../../poll';
@@ -32,22 +32,27 @@ export async function catchUp(
   );
 }
 
-/** The meeting if the caller may see it: the organization key, or an agent that was ever invited. */
-async function loadVisible(ctx: Ctx, organizationId: string, meetingId: string) {
-  const [meeting] = await ctx.db
-    .select()
-    .from(meetings)
-    .where(and(eq(meetings.id, meetingId), eq(meetings.organizationId, organizationId)));
-  if (!meeting) throw fail.notFound('meeting', meetingId);
-  const participants = await ctx.db
-    .select()
-    .from(meetingParticipants)
-    .where(eq(meetingParticipants.meetingId, meetingId));
-  const { principal } = ctx;
-  if (principal.kind === 'agent' && !participants.some((p) => p.agentId === principal.agentId)) {
-    throw fail.notFound('meeting', meetingId);
-  }
-  return meetingView(meeting, participants);
+/**
+ * The meeting if the caller may see it: the organization key, or an agent that was ever invited.
+ * The meeting and its participants come from one snapshot.
+ */
+function loadVisible(ctx: Ctx, organizationId: string, meetingId: string) {
+  return inSnapshot(ctx.db, async (tx) => {
+    const [meeting] = await tx
+      .select()
+      .from(meetings)
+      .where(and(eq(meetings.id, meetingId), eq(meetings.organizationId, organizationId)));
+    if (!meeting) throw fail.notFound('meeting', meetingId);
+    const participants = await tx
+      .select()
+      .from(meetingParticipants)
+      .where(eq(meetingParticipants.meetingId, meetingId));
+    const { principal } = ctx;
+    if (principal.kind === 'agent' && !participants.some((p) => p.agentId === principal.agentId)) {
+      throw fail.notFound('meeting', meetingId);
+    }
+    return meetingView(meeting, participants);
+  });
 }
 
 /** Reads the meeting after applying its overdue turns, so what is read is exact. */

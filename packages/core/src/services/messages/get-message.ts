@@ -1,5 +1,5 @@
 import type { Ctx } from '../../context';
-import type { Tx } from '../../db';
+import { inSnapshot, type Tx } from '../../db';
 import { messageView } from '../../views';
 import { findVisibleMessage, listAttempts } from './find-message';
 
@@ -8,10 +8,7 @@ import { findVisibleMessage, listAttempts } from './find-message';
  * two plain reads could catch an attempt recorded between them beside the status from before it.
  */
 export async function getMessage(ctx: Ctx, messageId: string) {
-  return ctx.db.transaction((tx) => readMessage(tx, ctx, messageId), {
-    isolationLevel: 'repeatable read',
-    accessMode: 'read only',
-  });
+  return inSnapshot(ctx.db, (tx) => readMessage(tx, ctx, messageId));
 }
 
 async function readMessage(tx: Tx, ctx: Ctx, messageId: string) {
