@@ -232,6 +232,17 @@ describe('agents: bad input', () => {
     expect(response.body.errors).toEqual([expect.objectContaining({ path: 'name' })]);
   });
 
+  it('a POST that takes no body refuses one with fields in it, and changes nothing', async () => {
+    const agent = await createAgent(stack, orgKey, { name: 'not-rotated' });
+    const rotate = (body?: unknown) =>
+      stack.call('POST', `/v1/agents/${agent.id}/rotate`, { token: orgKey, body });
+    const refused = await rotate({ force: true });
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe('validation_failed');
+    expect((await stack.call('GET', `/v1/agents/${agent.id}`, { token: agent.token })).status).not.toBe(401);
+    expect((await rotate({})).status).toBe(200);
+  });
+
   it('refuses a malformed id with 400 and an unknown one with 404', async () => {
     expect((await stack.call('GET', '/v1/agents/nope', { token: orgKey })).body.code).toBe(
       'validation_failed',

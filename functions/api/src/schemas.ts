@@ -47,6 +47,9 @@ export const jsonBody = <T extends z.ZodType>(schema: T) => ({
   required: true,
 });
 
+/** A POST that takes nothing: no body or `{}`; a JSON body with anything in it is refused. */
+export const noBody = { ...jsonBody(z.object({}).strict()), required: false };
+
 const idOf = (prefix: string, name: string) =>
   z
     .string()

@@ -8,7 +8,16 @@ import {
 } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf, withPush } from '../context';
-import { Agent, AgentInput, agentIdParam, bearerAuth, json, jsonBody, problemResponses } from '../schemas';
+import {
+  Agent,
+  AgentInput,
+  agentIdParam,
+  bearerAuth,
+  json,
+  jsonBody,
+  noBody,
+  problemResponses,
+} from '../schemas';
 import type { App } from '../types';
 
 const tags = ['Agents'];
@@ -115,7 +124,7 @@ const rotate = createRoute({
   tags,
   security: bearerAuth,
   summary: 'Replace the agent token and signing secret; the old token stops working at once',
-  request: { params: agentIdParam },
+  request: { params: agentIdParam, body: noBody },
   responses: {
     200: json(withCredentials, 'New credentials, shown only this once'),
     ...problemResponses(400, 401, 403, 404, 409),

@@ -21,6 +21,7 @@ import {
   Meeting,
   Message,
   meetingIdParam,
+  noBody,
   problemResponses,
 } from '../schemas';
 import type { App } from '../types';
@@ -64,8 +65,8 @@ const action = (name: string, summary: string) =>
     tags,
     security: bearerAuth,
     summary,
-    request: { params: meetingIdParam },
-    responses: { 200: meetingResponse, ...problemResponses(400, 401, 403, 404, 409) },
+    request: { params: meetingIdParam, body: noBody },
+    responses: { 200: meetingResponse, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
   });
 
 /** A lifecycle action that takes a body. */

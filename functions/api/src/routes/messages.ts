@@ -13,6 +13,7 @@ import {
   Message,
   Metadata,
   messageIdParam,
+  noBody,
   problemResponses,
 } from '../schemas';
 import type { App } from '../types';
@@ -68,7 +69,7 @@ const redeliver = createRoute({
   tags,
   security: bearerAuth,
   summary: 'Re-drive a dead delivery (organization key)',
-  request: { params: messageIdParam },
+  request: { params: messageIdParam, body: noBody },
   responses: {
     202: json(z.object({ message: Message }), 'Queued again'),
     ...problemResponses(400, 401, 403, 404, 409),

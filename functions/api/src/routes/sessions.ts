@@ -9,6 +9,7 @@ import {
   Message,
   MessageId,
   Metadata,
+  noBody,
   problemResponses,
   Session,
   sessionIdParam,
@@ -58,7 +59,7 @@ const end = createRoute({
   tags,
   security: bearerAuth,
   summary: 'End the session (either participant); a waiting sender is released',
-  request: { params: sessionIdParam },
+  request: { params: sessionIdParam, body: noBody },
   responses: {
     200: json(z.object({ session: Session, message: Message }), 'Ended; message is the ending message'),
     ...problemResponses(400, 401, 403, 404, 409),
