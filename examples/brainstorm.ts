@@ -2,7 +2,8 @@ import type { Message } from '@agent-messaging/sdk';
 import { runIfMain, type Target, workspace } from './lib';
 
 // A brainstorming meeting of three serverless agents with autoRun: each turn is pushed to the
-// speaker's function, whose answer is its speech. Nobody polls; the meeting runs to maxTurns.
+// speaker's function, whose answer is its speech. The meeting runs to maxTurns on its own; the
+// host only watches its events here to know when it is over.
 
 const ideaFrom = (name: string) => (history: Message[]) => {
   const heard = history.filter((m) => m.kind === 'user').length;
