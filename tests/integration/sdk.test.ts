@@ -53,6 +53,19 @@ async function agent(
   };
 }
 
+/** A meeting hosted by a new agent, with another one invited and attending; not started. */
+async function twoAgentMeeting(title: string) {
+  const host = await agent('host');
+  const guest = await agent('guest');
+  const meeting = await host.client.meetings.create({
+    title,
+    participantIds: [guest.id],
+    turnDurationMs: 60_000,
+  });
+  await guest.client.meetings.attend(meeting.id);
+  return { host, guest, meeting };
+}
+
 describe('SDK against the real service', () => {
   it('manages agents with the organization key', async () => {
     const created = await org.agents.create({ name: 'crud', externalId: 'sdk-crud' });
@@ -158,14 +171,7 @@ describe('SDK against the real service', () => {
   });
 
   it('meetings: lifecycle, typed refusals and the events iterator', async () => {
-    const host = await agent('host');
-    const guest = await agent('guest');
-    const meeting = await host.client.meetings.create({
-      title: 'sdk',
-      participantIds: [guest.id],
-      turnDurationMs: 60_000,
-    });
-    await guest.client.meetings.attend(meeting.id);
+    const { host, guest, meeting } = await twoAgentMeeting('sdk');
     await host.client.meetings.start(meeting.id, 'hello');
     await expect(host.client.meetings.speak(meeting.id, 'me again')).rejects.toBeInstanceOf(NotYourTurnError);
 
@@ -186,14 +192,7 @@ describe('SDK against the real service', () => {
     expect((await org.meetings.status(meeting.id)).status).toBe('ended');
   });
   it('meetings: a stale turnNumber, a finished meeting and a guest ending it are typed errors', async () => {
-    const host = await agent('host');
-    const guest = await agent('guest');
-    const meeting = await host.client.meetings.create({
-      title: 't',
-      participantIds: [guest.id],
-      turnDurationMs: 60_000,
-    });
-    await guest.client.meetings.attend(meeting.id);
+    const { host, guest, meeting } = await twoAgentMeeting('t');
     const started = await host.client.meetings.start(meeting.id);
     expect(started.meeting.currentSpeakerId).toBe(guest.id);
     const turn = started.meeting.turnNumber;
@@ -211,14 +210,7 @@ describe('SDK against the real service', () => {
   });
 
   it('meetings.events resumes by seq across failed polls, and stops at once on an ended meeting', async () => {
-    const host = await agent('host');
-    const guest = await agent('guest');
-    const meeting = await host.client.meetings.create({
-      title: 'e',
-      participantIds: [guest.id],
-      turnDurationMs: 60_000,
-    });
-    await guest.client.meetings.attend(meeting.id);
+    const { host, guest, meeting } = await twoAgentMeeting('e');
     await host.client.meetings.start(meeting.id, 'one');
     // Every other poll fails, alternately as a network error and as a 503 from a proxy.
     let polls = 0;
@@ -266,14 +258,7 @@ describe('SDK against the real service', () => {
   });
 
   it('meetings.history reads every page', async () => {
-    const host = await agent('host');
-    const guest = await agent('guest');
-    const meeting = await host.client.meetings.create({
-      title: 'h',
-      participantIds: [guest.id],
-      turnDurationMs: 60_000,
-    });
-    await guest.client.meetings.attend(meeting.id);
+    const { host, guest, meeting } = await twoAgentMeeting('h');
     await host.client.meetings.start(meeting.id, 'opening');
     // 520 turns ran out while nobody was there: more history than one page holds.
     await stack.sql.query(
