@@ -352,10 +352,12 @@ describe('sync: refusals and access', () => {
     const request = await eventually(async () => (await inbox(pulled)).messages[0]);
     const path = `/v1/sessions/${request.sessionId}`;
     for (const who of [stranger, outsider]) {
-      expect(
-        (await stack.call('POST', `${path}/reply`, { token: who.token, body: { content: 'x' } })).status,
-      ).toBe(404);
-      expect((await stack.call('POST', `${path}/end`, { token: who.token })).status).toBe(404);
+      for (const refused of [
+        await stack.call('POST', `${path}/reply`, { token: who.token, body: { content: 'x' } }),
+        await stack.call('POST', `${path}/end`, { token: who.token }),
+      ]) {
+        expect([refused.status, refused.body.code]).toEqual([404, 'session_not_found']);
+      }
     }
     expect(
       (await stack.call('POST', `${path}/reply`, { token: orgKey, body: { content: 'x' } })).status,

@@ -14,7 +14,6 @@ const titles = {
   session_not_found: 'Session not found',
   meeting_not_found: 'Meeting not found',
   idempotency_conflict: 'Idempotency-Key reused with another request',
-  idempotency_in_progress: 'A request with this Idempotency-Key is still running',
   external_id_taken: 'externalId is already taken',
   agent_inactive: 'Agent is deactivated',
   endpoint_not_allowed: 'Endpoint URL is not allowed',

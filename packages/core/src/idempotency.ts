@@ -51,7 +51,9 @@ export async function withIdempotency<T>(
   if (!stored || stored.requestHash !== requestHash) {
     throw fail.conflict('idempotency_conflict', 'This Idempotency-Key was used with a different request.');
   }
-  if (stored.responseStatus === null) throw fail.conflict('idempotency_in_progress');
+  // The key and its response are written in one transaction, and a twin waits on the key's row
+  // until it commits: a key without a response is never seen.
+  if (stored.responseStatus === null) throw new Error(`idempotency key ${scope.key} has no response`);
   return { status: stored.responseStatus, body: stored.responseBody as T, replayed: true };
 }
 
