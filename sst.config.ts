@@ -39,11 +39,15 @@ export default $config({
       compatibility,
     });
 
-    // Cron fires once a minute; each run loops for SWEEP_BUDGET_MS (25 s) in 1 s steps.
+    // The sweeper's clock: a Durable Object (class SweepTicker, exported by the sweeper) whose
+    // alarm sweeps every SWEEP_STEP_MS (1 s). The cron, once a minute, arms it if it is not armed
+    // and makes a pass of its own.
+    const ticker = new sst.cloudflare.DurableObject('SweepTicker', { className: 'SweepTicker' });
     new sst.cloudflare.Cron('Sweeper', {
       worker: {
         handler: 'functions/sweeper/src/index.ts',
-        link: [dispatcher, ...secrets],
+        link: [dispatcher, ticker, ...secrets],
+        migrations: [{ tag: 'v1', newSqliteClasses: ['SweepTicker'] }],
         environment,
         compatibility,
       },

@@ -26,7 +26,11 @@ async function evaluateConfig() {
   globals.$config = (config: unknown) => config;
   globals.sst = {
     Secret: component('Secret'),
-    cloudflare: { Worker: component('Worker'), Cron: component('Cron') },
+    cloudflare: {
+      Worker: component('Worker'),
+      Cron: component('Cron'),
+      DurableObject: component('DurableObject'),
+    },
   };
   // A computed path, so the main typecheck does not follow it into SST's platform sources
   // (sst.config.ts is typechecked on its own against them: npm run typecheck:sst).
@@ -37,7 +41,7 @@ async function evaluateConfig() {
 }
 
 describe('sst.config.ts', () => {
-  it('declares the secrets, the two workers, the cron and their links', async () => {
+  it('declares the secrets, the two workers, the cron with its ticker, and their links', async () => {
     const { app, declared, outputs } = await evaluateConfig();
     expect(app).toMatchObject({ name: 'agent-messaging', home: 'cloudflare', removal: 'retain' });
 
@@ -58,7 +62,13 @@ describe('sst.config.ts', () => {
 
     expect(sweeper?.kind).toBe('Cron');
     expect(sweeper?.args.schedules).toEqual(['* * * * *']);
-    expect(linkNames(sweeper?.args.worker.link)).toEqual(['Dispatcher', ...secrets]);
+    expect(linkNames(sweeper?.args.worker.link)).toEqual(['Dispatcher', 'SweepTicker', ...secrets]);
+    // The ticker's class lives in the sweeper's worker, which exports it.
+    const ticker = byName.SweepTicker;
+    expect(ticker).toMatchObject({ kind: 'DurableObject', args: { className: 'SweepTicker' } });
+    expect(sweeper?.args.worker.migrations).toEqual([{ tag: 'v1', newSqliteClasses: ['SweepTicker'] }]);
+    const sweeperModule = await import('../../functions/sweeper/src/index');
+    expect(typeof sweeperModule.SweepTicker.prototype.alarm).toBe('function');
 
     for (const worker of [dispatcher?.args, api?.args, sweeper?.args.worker]) {
       expect(existsSync(worker.handler), worker.handler).toBe(true);

@@ -19,9 +19,10 @@ export interface CallResult<T = any> {
 
 /**
  * The real stack for one test file: a fresh database copied from the migrated template and the
- * three workers in miniflare. Fast delivery settings; the sweeper only runs when a test fires it.
+ * three workers in miniflare. Fast delivery settings; the sweeper only runs when a test fires it
+ * (unless `ticker` binds its Durable Object clock, which sweeps on its own once the cron armed it).
  */
-export async function startTestStack(vars: Record<string, string> = {}) {
+export async function startTestStack(vars: Record<string, string> = {}, options: { ticker?: boolean } = {}) {
   const { postgresUrl, wsProxy, scripts, encryptionKey } = inject('stack');
   const name = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const admin = new pg.Client({ connectionString: postgresUrl });
@@ -45,6 +46,7 @@ export async function startTestStack(vars: Record<string, string> = {}) {
       SWEEP_BUDGET_MS: '0',
       ...vars,
     },
+    ...(options.ticker && { ticker: true }),
   });
   const sql = new pg.Pool({ connectionString: databaseUrl, max: 2 });
 

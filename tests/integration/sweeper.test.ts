@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startEndpoint } from '../helpers/endpoint';
 import { agents, meetingApi, readyMeeting } from '../helpers/meetings';
-import { createAgent, createOrganization, startTestStack, type TestStack } from '../helpers/stack';
+import {
+  createAgent,
+  createOrganization,
+  eventually,
+  startTestStack,
+  type TestStack,
+} from '../helpers/stack';
 
 // One cron run as in the cloud: it loops for its budget instead of making a single pass.
 let stack: TestStack;
@@ -54,4 +60,28 @@ it('one run applies a turn that falls due during it, while a delivery to a slow 
   expect(timedOut.rows.length).toBeGreaterThanOrEqual(1);
   expect(timedOut.rows[0].created_at.getTime()).toBeLessThan(answeredAt);
   await slowEndpoint.close();
+});
+
+it('the ticker, once the cron armed it, applies timeouts every step with nobody calling', async () => {
+  const ticking = await startTestStack({ SWEEP_STEP_MS: '100' }, { ticker: true });
+  try {
+    const key = (await createOrganization(ticking)).apiKey;
+    const [host, bob] = await agents(ticking, key, ['host', 'bob']);
+    if (!host || !bob) throw new Error('agents');
+    const api = meetingApi(ticking, await readyMeeting(ticking, host, [bob], { turnDurationMs: 300 }));
+    await api.act(host, 'start');
+    await ticking.sweep(); // the cron's run: it arms the ticker
+    // No API call and no cron from here: only the ticker can move the meeting on.
+    const turn = async () =>
+      (await ticking.sql.query('SELECT turn_number FROM meetings WHERE id = $1', [api.id])).rows[0]
+        .turn_number;
+    await eventually(async () => (await turn()) >= 4, 10_000);
+    const { rows } = await ticking.sql.query(
+      `SELECT count(*)::int AS n FROM meeting_events WHERE meeting_id = $1 AND type = 'turn_timed_out'`,
+      [api.id],
+    );
+    expect(rows[0].n).toBeGreaterThanOrEqual(3);
+  } finally {
+    await ticking.stop();
+  }
 });

@@ -24,7 +24,7 @@ interface Started {
 
 function start(env: Record<string, string> = {}): Started {
   const child = spawn(START[0] as string, START.slice(1), {
-    env: { ...process.env, DATA_DIR: dataDir, PORT: '0', SWEEP_INTERVAL_MS: '200', ...env },
+    env: { ...process.env, DATA_DIR: dataDir, PORT: '0', CRON_INTERVAL_MS: '200', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so Ctrl-C can be sent as a terminal sends it: to the whole group.
     detached: true,
@@ -112,9 +112,9 @@ describe('npm start', () => {
     expect(await started.exited).toBe(1);
     expect(started.output()).toContain('Invalid setting ADMIN_TOKEN');
     expect(started.output()).not.toContain('short-secret');
-    const withBadInterval = start({ SWEEP_INTERVAL_MS: 'soon' });
+    const withBadInterval = start({ CRON_INTERVAL_MS: 'soon' });
     expect(await withBadInterval.exited).toBe(1);
-    expect(withBadInterval.output()).toContain('Invalid setting SWEEP_INTERVAL_MS');
+    expect(withBadInterval.output()).toContain('Invalid setting CRON_INTERVAL_MS');
     expect(withBadInterval.output()).not.toContain('Agent Messaging is running');
   }, 60_000);
 });

@@ -11,7 +11,17 @@ import {
   sweepMeetings,
 } from '@agent-messaging/core';
 
-type SweeperEnv = Record<string, unknown> & { DISPATCHER?: ServiceBinding; Dispatcher?: ServiceBinding };
+/** The ticker's Durable Object namespace, as bound to the worker (`SweepTicker`, locally and by SST). */
+interface TickerNamespace {
+  idFromName(name: string): unknown;
+  get(id: unknown): { fetch(url: string): Promise<Response> };
+}
+
+type SweeperEnv = Record<string, unknown> & {
+  DISPATCHER?: ServiceBinding;
+  Dispatcher?: ServiceBinding;
+  SweepTicker?: TickerNamespace;
+};
 type Config = ReturnType<typeof loadConfig>;
 
 /** Dispatcher calls per delivery pass: each claims a batch and delivers it with bounded concurrency. */
@@ -70,15 +80,14 @@ async function deliveryPass(env: SweeperEnv, config: Config): Promise<boolean> {
 }
 
 /**
- * A cron fires at most once a minute in the cloud, so one run loops in steps of SWEEP_STEP_MS for
- * up to SWEEP_BUDGET_MS; locally the stack fires it every second with a budget of 0 (one pass).
- * Timeouts and deliveries loop side by side: a delivery pass waits on agents' endpoints, and must
- * not hold up the timeouts. Delivery passes stop starting one request timeout before the end, so
- * the run ends within its budget.
+ * Sweeps for `budgetMs` in steps of SWEEP_STEP_MS (one pass with a budget of 0). Timeouts and
+ * deliveries loop side by side: a delivery pass waits on agents' endpoints, and must not hold up
+ * the timeouts. Delivery passes stop starting one request timeout before the end, so the run ends
+ * within its budget.
  */
-export async function sweep(env: SweeperEnv): Promise<void> {
+export async function sweep(env: SweeperEnv, budgetMs: number): Promise<void> {
   const config = loadConfig(env);
-  const deadline = Date.now() + config.SWEEP_BUDGET_MS;
+  const deadline = Date.now() + budgetMs;
   const handOffs: Promise<void>[] = [];
   await Promise.all([
     loopUntil(deadline, config.SWEEP_STEP_MS, () => timeoutPass(env, config, handOffs)),
@@ -87,8 +96,52 @@ export async function sweep(env: SweeperEnv): Promise<void> {
   await Promise.all(handOffs);
 }
 
+/** What a Durable Object is given by the runtime; only its alarm is used. */
+interface TickerState {
+  storage: { getAlarm(): Promise<number | null>; setAlarm(at: number): Promise<void> };
+}
+
+/**
+ * The sweeper's clock: a Durable Object whose alarm makes one pass every SWEEP_STEP_MS and sets
+ * the next alarm, so timeouts are applied about a second late at most, where a cron alone fires
+ * once a minute. Alarms are durable and retried by the runtime; the cron re-arms a broken chain.
+ */
+export class SweepTicker {
+  constructor(
+    private readonly state: TickerState,
+    private readonly env: SweeperEnv,
+  ) {}
+
+  /** Arms the alarm unless it is armed (the cron calls this every minute). */
+  async fetch(): Promise<Response> {
+    if ((await this.state.storage.getAlarm()) === null) await this.state.storage.setAlarm(Date.now());
+    return new Response(null, { status: 204 });
+  }
+
+  async alarm(): Promise<void> {
+    // The next alarm first: a pass that fails must not stop the clock.
+    await this.state.storage.setAlarm(Date.now() + loadConfig(this.env).SWEEP_STEP_MS);
+    await sweep(this.env, 0);
+  }
+}
+
 export default {
+  /**
+   * The cron, once a minute in the cloud. With the ticker bound it (re-)arms the ticker and makes
+   * one pass; without it, the run loops for SWEEP_BUDGET_MS, so timeouts wait at most for the
+   * rest of the minute.
+   */
   async scheduled(_controller: unknown, env: SweeperEnv) {
-    await sweep(env);
+    const ticker = env.SweepTicker;
+    if (!ticker) {
+      await sweep(env, loadConfig(env).SWEEP_BUDGET_MS);
+      return;
+    }
+    try {
+      await ticker.get(ticker.idFromName('sweeper')).fetch('https://ticker/arm');
+    } catch (error) {
+      console.error('sweep: could not arm the ticker:', describeForLog(error));
+    }
+    await sweep(env, 0);
   },
 };

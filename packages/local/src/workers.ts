@@ -20,6 +20,8 @@ export async function startWorkers(options: {
   scripts: Record<WorkerName, string>;
   vars: Record<string, string>;
   port?: number;
+  /** Bind the sweeper's SweepTicker Durable Object, as in the cloud: once armed, it sweeps on its own. */
+  ticker?: boolean;
 }): Promise<LocalWorkers> {
   const common = {
     modules: true,
@@ -44,6 +46,9 @@ export async function startWorkers(options: {
         name: 'sweeper',
         scriptPath: options.scripts.sweeper,
         serviceBindings: { DISPATCHER: 'dispatcher' },
+        ...(options.ticker && {
+          durableObjects: { SweepTicker: { className: 'SweepTicker', useSQLite: true } },
+        }),
       },
     ],
   });
