@@ -93,4 +93,17 @@ describe('AgentMessaging: failed calls become typed errors', () => {
     const client = clientAnswering(hanging, 20);
     await expect(client.agents.get('agt_1')).rejects.toBeInstanceOf(NetworkError);
   });
+
+  it("stops a call in flight when the caller's signal aborts", async () => {
+    const hanging: typeof fetch = (_url, init) =>
+      new Promise((_resolve, reject) => {
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+      });
+    const stop = new AbortController();
+    const events = clientAnswering(hanging).meetings.events('mtg_1', { signal: stop.signal });
+    const next = events.next();
+    setTimeout(() => stop.abort(), 20);
+    // The iterator ends (it was stopped), well before the client's 30 s timeout.
+    expect(await next).toEqual({ done: true, value: undefined });
+  });
 });

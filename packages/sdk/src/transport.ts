@@ -43,24 +43,36 @@ export function createTransport(options: ClientOptions): Request {
     };
     if (request.body !== undefined) headers['content-type'] = 'application/json';
     if (request.idempotencyKey) headers['idempotency-key'] = request.idempotencyKey;
+    // One controller for the timeout and the caller's signal, held here until the answer is read
+    // (AbortSignal.any with AbortSignal.timeout can lose its timer to the garbage collector on Node 20).
+    const waitMs = timeoutMs + (request.extraTimeoutMs ?? 0);
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException(`no answer within ${waitMs} ms`, 'TimeoutError')),
+      waitMs,
+    );
+    const cancel = () => controller.abort(request.signal?.reason);
+    if (request.signal?.aborted) cancel();
+    request.signal?.addEventListener('abort', cancel, { once: true });
     let response: Response;
+    let text: string;
     try {
       response = await doFetch(url, {
         method,
         headers,
         ...(request.body !== undefined && { body: JSON.stringify(request.body) }),
-        signal: AbortSignal.any([
-          AbortSignal.timeout(timeoutMs + (request.extraTimeoutMs ?? 0)),
-          ...(request.signal ? [request.signal] : []),
-        ]),
+        signal: controller.signal,
       });
+      text = await response.text();
     } catch (error) {
       throw new NetworkError(`${method} ${path} failed: ${(error as Error).message}`, {
         code: 'network_error',
         cause: error,
       });
+    } finally {
+      clearTimeout(timer);
+      request.signal?.removeEventListener('abort', cancel);
     }
-    const text = await response.text();
     let body: unknown = null;
     try {
       body = text ? JSON.parse(text) : null;
