@@ -25,6 +25,7 @@ export * from './services/conversations/reply-to-session';
 export * from './services/conversations/send-async';
 export * from './services/conversations/start-sync-request';
 export * from './services/deliveries/backoff';
+export { countDueDeliveries } from './services/deliveries/claim-deliveries';
 export * from './services/deliveries/dispatch';
 export * from './services/inbox/ack-inbox';
 export * from './services/inbox/read-inbox';

@@ -37,3 +37,14 @@ export async function claimDeliveries(
     attemptLimit: Number(row.attempt_limit),
   }));
 }
+
+/** How many deliveries are due now, counting up to `atMost` (an indexed look, no lock taken). */
+export async function countDueDeliveries(q: Queryable, atMost: number): Promise<number> {
+  const result = await q.execute<{ due: number }>(sql`
+    SELECT count(*)::int AS due FROM (
+      SELECT 1 FROM deliveries
+      WHERE status IN ('queued', 'failed') AND next_attempt_at <= now()
+      LIMIT ${atMost}
+    ) AS due`);
+  return Number(result.rows[0]?.due ?? 0);
+}
