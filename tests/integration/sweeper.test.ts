@@ -9,7 +9,8 @@ import {
   type TestStack,
 } from '../helpers/stack';
 
-// One cron run as in the cloud: it loops for its budget instead of making a single pass.
+// The sweeper's two clocks: a cron run that loops for its budget (without a ticker), and the
+// SweepTicker Durable Object that the cron arms.
 let stack: TestStack;
 let orgKey: string;
 
@@ -19,28 +20,37 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
+/** A due delivery of a new message that the api never handed off: only the sweeper will try it. */
+async function insertDueDelivery(
+  on: TestStack,
+  senderId: string,
+  recipientId: string,
+  messageId: string,
+  deliveryId: string,
+) {
+  await on.sql.query(
+    `WITH m AS (
+       INSERT INTO messages (id, organization_id, kind, sender_id, recipient_id, content)
+       SELECT $3, organization_id, 'user', $1, id, '"due"' FROM agents WHERE id = $2
+       RETURNING id, organization_id, recipient_id)
+     INSERT INTO deliveries (id, organization_id, agent_id, type, message_id, attempt_limit)
+     SELECT $4, organization_id, recipient_id, 'message', id, 4 FROM m`,
+    [senderId, recipientId, messageId, deliveryId],
+  );
+}
+
 it('one run applies a turn that falls due during it, while a delivery to a slow endpoint is still pending', async () => {
   const slowEndpoint = await startEndpoint(async () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     return Response.json({});
   });
   const [host, bob] = await agents(stack, orgKey, ['host', 'bob']);
-  const slow = await createAgent(stack, orgKey, { name: 'slow' });
+  const slow = await createAgent(stack, orgKey, { name: 'slow', endpointUrl: slowEndpoint.url });
   if (!host || !bob) throw new Error('agents');
   const api = meetingApi(stack, await readyMeeting(stack, host, [bob], { turnDurationMs: 600 }));
   await api.act(host, 'start');
-  // A due delivery to the slow endpoint that the api never handed off: only the sweeper has it.
-  await stack.sql.query('UPDATE agents SET endpoint_url = $2 WHERE id = $1', [slow.id, slowEndpoint.url]);
-  const { rows } = await stack.sql.query(
-    `WITH m AS (
-       INSERT INTO messages (id, organization_id, kind, sender_id, recipient_id, content)
-       SELECT 'msg_slowsweep0000000000000000', organization_id, 'user', $1, id, '"slow"' FROM agents WHERE id = $2
-       RETURNING id, organization_id, recipient_id)
-     INSERT INTO deliveries (id, organization_id, agent_id, type, message_id, attempt_limit)
-     SELECT 'dlv_slowsweep0000000000000000', organization_id, recipient_id, 'message', id, 4 FROM m
-     RETURNING id`,
-    [host.id, slow.id],
-  );
+  const deliveryId = 'dlv_slowsweep0000000000000000';
+  await insertDueDelivery(stack, host.id, slow.id, 'msg_slowsweep0000000000000000', deliveryId);
 
   await stack.sweep();
 
@@ -51,7 +61,7 @@ it('one run applies a turn that falls due during it, while a delivery to a slow 
   );
   const attempt = await stack.sql.query(
     'SELECT started_at, duration_ms FROM delivery_attempts WHERE delivery_id = $1',
-    [rows[0].id],
+    [deliveryId],
   );
   expect(slowEndpoint.received).toHaveLength(1);
   expect(attempt.rows).toHaveLength(1);
@@ -62,16 +72,25 @@ it('one run applies a turn that falls due during it, while a delivery to a slow 
   await slowEndpoint.close();
 });
 
-it('the ticker, once the cron armed it, applies timeouts every step with nobody calling', async () => {
-  const ticking = await startTestStack({ SWEEP_STEP_MS: '100' }, { ticker: true });
+it('the ticker, once the cron armed it, applies timeouts every step with nobody calling, whatever endpoints hang', async () => {
+  const ticking = await startTestStack(
+    { SWEEP_STEP_MS: '100', DELIVERY_TIMEOUT_MS: '30000' },
+    { ticker: true },
+  );
+  const hanging = await startEndpoint(() => new Promise<Response>(() => {}));
   try {
     const key = (await createOrganization(ticking)).apiKey;
     const [host, bob] = await agents(ticking, key, ['host', 'bob']);
     if (!host || !bob) throw new Error('agents');
+    const stuck = await createAgent(ticking, key, { name: 'stuck', endpointUrl: hanging.url });
     const api = meetingApi(ticking, await readyMeeting(ticking, host, [bob], { turnDurationMs: 300 }));
     await api.act(host, 'start');
     await ticking.sweep(); // the cron's run: it arms the ticker
-    // No API call and no cron from here: only the ticker can move the meeting on.
+    // An agent whose endpoint never answers, with a delivery due that only the ticker will try.
+    const [messageId, deliveryId] = ['msg_ticktock00000000000000000', 'dlv_ticktock00000000000000000'];
+    await insertDueDelivery(ticking, host.id, stuck.id, messageId, deliveryId);
+    // No API call and no cron from here: only the ticker can move the meeting on, while a pass
+    // waits up to 30 s on the hanging endpoint.
     const turn = async () =>
       (await ticking.sql.query('SELECT turn_number FROM meetings WHERE id = $1', [api.id])).rows[0]
         .turn_number;
@@ -81,7 +100,9 @@ it('the ticker, once the cron armed it, applies timeouts every step with nobody 
       [api.id],
     );
     expect(rows[0].n).toBeGreaterThanOrEqual(3);
+    expect(hanging.received.length).toBeGreaterThanOrEqual(1);
   } finally {
     await ticking.stop();
+    await hanging.close();
   }
 });

@@ -133,9 +133,14 @@ export class SweepTicker {
   }
 
   async alarm(): Promise<void> {
+    const stepMs = loadConfig(this.env).SWEEP_STEP_MS;
     // The next alarm first: a pass that fails must not stop the clock.
-    await this.state.storage.setAlarm(Date.now() + loadConfig(this.env).SWEEP_STEP_MS);
-    await sweep(this.env, 0);
+    await this.state.storage.setAlarm(Date.now() + stepMs);
+    // A pass may wait on agents' endpoints (its deliveries); the clock must not, or one slow agent
+    // would hold up every timeout. Past one step the pass finishes beside the next alarm (the
+    // object stays alive while it ticks; a delivery cut short comes back when its lease ends).
+    const pass = sweep(this.env, 0).catch((error) => console.error('sweep failed:', describeForLog(error)));
+    await Promise.race([pass, sleep(stepMs)]);
   }
 }
 
