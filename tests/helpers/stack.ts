@@ -124,3 +124,28 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/**
+ * What an api instance leaves when it dies right after commit: messages with due outbox rows
+ * that nobody handed to the dispatcher; only the sweeper will deliver them.
+ */
+export async function insertUndispatched(
+  stack: TestStack,
+  senderId: string,
+  recipientId: string,
+  content: unknown,
+  count = 1,
+) {
+  const { rows } = await stack.sql.query(
+    `WITH m AS (
+       INSERT INTO messages (id, organization_id, kind, sender_id, recipient_id, content)
+       SELECT 'msg_' || substr(md5(random()::text || g), 1, 26), a.organization_id, 'user', $1, a.id, $3::jsonb
+       FROM agents a, generate_series(1, $4::int) g WHERE a.id = $2
+       RETURNING id, organization_id, recipient_id)
+     INSERT INTO deliveries (id, organization_id, agent_id, type, message_id, attempt_limit)
+     SELECT 'dlv_' || substr(m.id, 5), m.organization_id, m.recipient_id, 'message', m.id, 4 FROM m
+     RETURNING id, message_id`,
+    [senderId, recipientId, JSON.stringify(content), count],
+  );
+  return rows as { id: string; message_id: string }[];
+}

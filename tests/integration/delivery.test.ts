@@ -5,6 +5,7 @@ import {
   createAgent,
   createOrganization,
   eventually,
+  insertUndispatched,
   startTestStack,
   type TestAgent,
   type TestStack,
@@ -52,22 +53,6 @@ async function sweepUntil(messageId: string, status: string) {
     const read = await readMessage(messageId);
     return read.message.status === status && read;
   });
-}
-
-/** What an api instance leaves when it dies right after commit: a due outbox row nobody handed off. */
-async function insertUndispatched(recipientId: string, content: unknown, count = 1) {
-  const { rows } = await stack.sql.query(
-    `WITH m AS (
-       INSERT INTO messages (id, organization_id, kind, sender_id, recipient_id, content)
-       SELECT 'msg_' || substr(md5(random()::text || g), 1, 26), a.organization_id, 'user', $1, a.id, $3::jsonb
-       FROM agents a, generate_series(1, $4::int) g WHERE a.id = $2
-       RETURNING id, organization_id, recipient_id)
-     INSERT INTO deliveries (id, organization_id, agent_id, type, message_id, attempt_limit)
-     SELECT 'dlv_' || substr(m.id, 5), m.organization_id, m.recipient_id, 'message', m.id, 4 FROM m
-     RETURNING id, message_id`,
-    [sender.id, recipientId, JSON.stringify(content), count],
-  );
-  return rows as { id: string; message_id: string }[];
 }
 
 describe('delivery to an endpoint', () => {
@@ -210,7 +195,7 @@ describe('delivery to an endpoint', () => {
 describe('the sweeper', () => {
   it('delivers what the api never handed to the dispatcher', async () => {
     const { agent, endpoint } = await agentWithEndpoint();
-    const [row] = await insertUndispatched(agent.id, { orphan: true });
+    const [row] = await insertUndispatched(stack, sender.id, agent.id, { orphan: true });
     expect(endpoint.received).toHaveLength(0);
     await stack.sweep();
     expect(endpoint.received.map((r) => r.headers['webhook-id'])).toEqual([row?.id]);
@@ -222,7 +207,7 @@ describe('the sweeper', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       return Response.json({});
     });
-    const rows = await insertUndispatched(agent.id, 'many', 60);
+    const rows = await insertUndispatched(stack, sender.id, agent.id, 'many', 60);
     await Promise.all([stack.sweep(), stack.sweep(), stack.sweep()]);
     await eventually(async () => {
       await stack.sweep();
@@ -239,7 +224,7 @@ describe('the sweeper', () => {
 
   it('takes back a claim whose dispatcher died once its lease is over', async () => {
     const { agent, endpoint } = await agentWithEndpoint();
-    const [row] = await insertUndispatched(agent.id, 'lease');
+    const [row] = await insertUndispatched(stack, sender.id, agent.id, 'lease');
     // A dispatcher claimed attempt 1 (lease in the future) and died.
     await stack.sql.query(
       `UPDATE deliveries SET attempts = 1, next_attempt_at = now() + interval '1 hour' WHERE id = $1`,

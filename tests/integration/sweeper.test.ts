@@ -5,6 +5,7 @@ import {
   createAgent,
   createOrganization,
   eventually,
+  insertUndispatched,
   startTestStack,
   type TestStack,
 } from '../helpers/stack';
@@ -20,25 +21,6 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-/** A due delivery of a new message that the api never handed off: only the sweeper will try it. */
-async function insertDueDelivery(
-  on: TestStack,
-  senderId: string,
-  recipientId: string,
-  messageId: string,
-  deliveryId: string,
-) {
-  await on.sql.query(
-    `WITH m AS (
-       INSERT INTO messages (id, organization_id, kind, sender_id, recipient_id, content)
-       SELECT $3, organization_id, 'user', $1, id, '"due"' FROM agents WHERE id = $2
-       RETURNING id, organization_id, recipient_id)
-     INSERT INTO deliveries (id, organization_id, agent_id, type, message_id, attempt_limit)
-     SELECT $4, organization_id, recipient_id, 'message', id, 4 FROM m`,
-    [senderId, recipientId, messageId, deliveryId],
-  );
-}
-
 it('one run applies a turn that falls due during it, while a delivery to a slow endpoint is still pending', async () => {
   const slowEndpoint = await startEndpoint(async () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -49,8 +31,7 @@ it('one run applies a turn that falls due during it, while a delivery to a slow 
   if (!host || !bob) throw new Error('agents');
   const api = meetingApi(stack, await readyMeeting(stack, host, [bob], { turnDurationMs: 600 }));
   await api.act(host, 'start');
-  const deliveryId = 'dlv_slowsweep0000000000000000';
-  await insertDueDelivery(stack, host.id, slow.id, 'msg_slowsweep0000000000000000', deliveryId);
+  const [due] = await insertUndispatched(stack, host.id, slow.id, 'slow');
 
   await stack.sweep();
 
@@ -61,7 +42,7 @@ it('one run applies a turn that falls due during it, while a delivery to a slow 
   );
   const attempt = await stack.sql.query(
     'SELECT started_at, duration_ms FROM delivery_attempts WHERE delivery_id = $1',
-    [deliveryId],
+    [due?.id],
   );
   expect(slowEndpoint.received).toHaveLength(1);
   expect(attempt.rows).toHaveLength(1);
@@ -87,8 +68,7 @@ it('the ticker, once the cron armed it, applies timeouts every step with nobody 
     await api.act(host, 'start');
     await ticking.sweep(); // the cron's run: it arms the ticker
     // An agent whose endpoint never answers, with a delivery due that only the ticker will try.
-    const [messageId, deliveryId] = ['msg_ticktock00000000000000000', 'dlv_ticktock00000000000000000'];
-    await insertDueDelivery(ticking, host.id, stuck.id, messageId, deliveryId);
+    await insertUndispatched(ticking, host.id, stuck.id, 'stuck');
     // No API call and no cron from here: only the ticker can move the meeting on, while a pass
     // waits up to 30 s on the hanging endpoint.
     const turn = async () =>
