@@ -8,6 +8,9 @@ export interface Claim {
   attemptLimit: number;
 }
 
+/** A delivery waiting for an attempt whose time has come (the partial index deliveries_due_idx). */
+const isDue = sql`status IN ('queued', 'failed') AND next_attempt_at <= now()`;
+
 /**
  * Claims due deliveries in one statement: `FOR UPDATE SKIP LOCKED` so concurrent claimers take
  * disjoint rows, and the claim bumps `attempts` and pushes `next_attempt_at` out by the lease, so a
@@ -25,7 +28,7 @@ export async function claimDeliveries(
         next_attempt_at = now() + make_interval(secs => ${options.leaseMs / 1000})
     WHERE d.id IN (
       SELECT id FROM deliveries
-      WHERE status IN ('queued', 'failed') AND next_attempt_at <= now() ${onlyIds}
+      WHERE ${isDue} ${onlyIds}
       ORDER BY next_attempt_at
       LIMIT ${options.limit}
       FOR UPDATE SKIP LOCKED
@@ -42,9 +45,7 @@ export async function claimDeliveries(
 export async function countDueDeliveries(q: Queryable, atMost: number): Promise<number> {
   const result = await q.execute<{ due: number }>(sql`
     SELECT count(*)::int AS due FROM (
-      SELECT 1 FROM deliveries
-      WHERE status IN ('queued', 'failed') AND next_attempt_at <= now()
-      LIMIT ${atMost}
+      SELECT 1 FROM deliveries WHERE ${isDue} LIMIT ${atMost}
     ) AS due`);
   return Number(result.rows[0]?.due ?? 0);
 }
