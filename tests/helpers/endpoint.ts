@@ -2,6 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 
 export interface ReceivedRequest {
+  /** When it arrived (ms since the epoch). */
+  at: number;
   headers: Record<string, string>;
   body: any;
   raw: string;
@@ -20,6 +22,7 @@ export async function startEndpoint(
     fetch: async (request: Request) => {
       const raw = await request.text();
       const entry: ReceivedRequest = {
+        at: Date.now(),
         headers: Object.fromEntries(request.headers),
         body: raw ? JSON.parse(raw) : null,
         raw,

@@ -23,7 +23,7 @@ export interface CallResult<T = any> {
  * (unless `ticker` binds its Durable Object clock, which sweeps on its own once the cron armed it).
  */
 export async function startTestStack(vars: Record<string, string> = {}, options: { ticker?: boolean } = {}) {
-  const { postgresUrl, wsProxy, scripts, encryptionKey } = inject('stack');
+  const { postgresUrl, wsProxy, sqlEndpoint, scripts, encryptionKey } = inject('stack');
   const name = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const admin = new pg.Client({ connectionString: postgresUrl });
   await admin.connect();
@@ -31,11 +31,12 @@ export async function startTestStack(vars: Record<string, string> = {}, options:
   await admin.end();
   const databaseUrl = postgresUrl.replace(/\/postgres$/, `/${name}`);
 
-  const workers = await startWorkers({
+  const workerOptions = {
     scripts,
     vars: {
       DATABASE_URL: databaseUrl,
       NEON_WS_PROXY: wsProxy,
+      NEON_HTTP_ENDPOINT: sqlEndpoint,
       ADMIN_TOKEN,
       ENCRYPTION_KEY: encryptionKey,
       ALLOW_PRIVATE_ENDPOINTS: 'true',
@@ -47,7 +48,8 @@ export async function startTestStack(vars: Record<string, string> = {}, options:
       ...vars,
     },
     ...(options.ticker && { ticker: true }),
-  });
+  };
+  let workers = await startWorkers(workerOptions);
   const sql = new pg.Pool({ connectionString: databaseUrl, max: 2 });
 
   async function call<T = any>(
@@ -68,10 +70,17 @@ export async function startTestStack(vars: Record<string, string> = {}, options:
   }
 
   return {
-    apiUrl: workers.apiUrl,
+    get apiUrl() {
+      return workers.apiUrl;
+    },
     databaseUrl,
     call,
-    sweep: workers.sweep,
+    sweep: () => workers.sweep(),
+    /** Kills the workers (what they were doing dies with them) and starts them again on the same database. */
+    restart: async () => {
+      await workers.stop();
+      workers = await startWorkers(workerOptions);
+    },
     sql,
     stop: async () => {
       await sql.end();

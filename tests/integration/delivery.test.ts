@@ -222,6 +222,29 @@ describe('the sweeper', () => {
     expect(attempts[0]).toEqual({ max: 1, n: 60 });
   });
 
+  it('delivers a send whose api invocation died after commit, mid-push, once its claim lease is over', async () => {
+    let hang = true;
+    const { agent, endpoint } = await agentWithEndpoint(async () => {
+      // The first push never gets an answer: its invocation dies waiting.
+      if (hang) await new Promise(() => {});
+      return Response.json({});
+    });
+    const messageId = await send(agent.id, 'survives');
+    await eventually(async () => endpoint.received.length === 1);
+    await stack.restart();
+    hang = false;
+    const read = await sweepUntil(messageId, 'delivered');
+    expect(endpoint.received).toHaveLength(2);
+    const [first, second] = endpoint.received as [ReceivedRequest, ReceivedRequest];
+    expect(second.headers['webhook-id']).toBe(first.headers['webhook-id']);
+    // Inserted already claimed (attempt 1, leased for the delivery timeout and 5 s): nobody took
+    // it again before the lease ended.
+    expect(second.at - first.at).toBeGreaterThanOrEqual(2_000 + 5_000 - 50);
+    // The dead invocation recorded nothing; the sweeper's attempt is the second.
+    expect(read.delivery).toMatchObject({ status: 'delivered', attempts: 2 });
+    expect(read.attempts.map((a: { attempt: number }) => a.attempt)).toEqual([2]);
+  }, 30_000);
+
   it('takes back a claim whose dispatcher died once its lease is over', async () => {
     const { agent, endpoint } = await agentWithEndpoint();
     const [row] = await insertUndispatched(stack, sender.id, agent.id, 'lease');

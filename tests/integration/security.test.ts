@@ -155,4 +155,28 @@ describe('every route', () => {
     // The admin token manages organizations only.
     expect((await stack.call('GET', '/v1/inbox', { token: ADMIN_TOKEN })).status).toBe(403);
   });
+
+  it('a token the service has seen stops at once when rotated or its agent deactivated, on every route', async () => {
+    for (const revoke of ['rotate', 'deactivate'] as const) {
+      const dave = await createAgent(stack, orgKey, { name: `dave-${revoke}` });
+      // Seen once: the isolate remembers whose token it is (never whether it is live).
+      expect((await stack.call('GET', '/v1/inbox', { token: dave.token })).status).toBe(200);
+      const revoked =
+        revoke === 'rotate'
+          ? await stack.call('POST', `/v1/agents/${dave.id}/rotate`, { token: orgKey })
+          : await stack.call('DELETE', `/v1/agents/${dave.id}`, { token: orgKey });
+      expect(revoked.status).toBe(200);
+      for (const { method, path } of operations) {
+        const body = bodyFor(method, path);
+        const response = await stack.call(method, concrete(path), { token: dave.token, body });
+        expect(response.status, `${revoke}: ${method} ${path}`).toBe(401);
+        expect(response.body.code).toBe('unauthorized');
+      }
+      // The writes that check the token inside their own statement wrote nothing.
+      const { rows } = await stack.sql.query('SELECT count(*)::int AS n FROM messages WHERE sender_id = $1', [
+        dave.id,
+      ]);
+      expect(rows[0].n, revoke).toBe(0);
+    }
+  });
 });

@@ -5,6 +5,7 @@ import {
   describeForLog,
   type Problem,
   problemFromUnknown,
+  raisedInDatabase,
 } from '@agent-messaging/core';
 import { HTTPException } from 'hono/http-exception';
 
@@ -41,7 +42,9 @@ export function problemResponse(error: unknown): Response {
       'The service is misconfigured; its logs say how.',
     ).toProblem();
   } else {
-    if (!(error instanceof AppError)) console.error('unhandled error:', describeForLog(error));
+    if (!(error instanceof AppError) && !raisedInDatabase(error)) {
+      console.error('unhandled error:', describeForLog(error));
+    }
     problem = problemFromUnknown(error);
   }
   return new Response(JSON.stringify(problem), { status: problem.status, headers });

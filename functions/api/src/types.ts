@@ -11,6 +11,8 @@ export interface Variables {
   config: Config;
   db: Db;
   principal: Principal;
+  /** Keeps work running after the response (`waitUntil`); the request's database stays open for it. */
+  background: (work: Promise<unknown>) => void;
 }
 
 export interface AppEnv {

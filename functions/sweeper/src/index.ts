@@ -3,6 +3,7 @@ import {
   countDueDeliveries,
   describeForLog,
   dispatcherOf,
+  EXPIRE_BATCH,
   expireWaits,
   forgetExpiredIdempotencyKeys,
   handOff,
@@ -52,11 +53,11 @@ async function loopUntil(deadline: number, stepMs: number, pass: () => Promise<b
 async function timeoutPass(env: SweeperEnv, config: Config, handOffs: Promise<void>[]): Promise<boolean> {
   const { db, close } = openDb(config);
   try {
-    await db.transaction((tx) => expireWaits(tx));
+    const expired = await expireWaits(db);
     const meetings = await sweepMeetings(db, config);
     handOffs.push(handOff(dispatcherOf(env), meetings.deliveryIds, config.DISPATCH_BATCH));
     await forgetExpiredIdempotencyKeys(db);
-    return meetings.more;
+    return meetings.more || expired.length >= EXPIRE_BATCH;
   } catch (error) {
     console.error('sweep: applying timeouts failed:', describeForLog(error));
     return false;

@@ -21,6 +21,8 @@ export const configSchema = z.object({
   ALLOW_PRIVATE_ENDPOINTS: flag,
   /** Local only: `host:port` of the WebSocket-to-TCP proxy standing in for Neon's edge. */
   NEON_WS_PROXY: z.string().optional(),
+  /** Local only: URL of the stand-in for Neon's HTTP query endpoint (`http://127.0.0.1:PORT/sql`). */
+  NEON_HTTP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   DELIVERY_TIMEOUT_MS: ms(10_000),
   RETRY_BASE_MS: ms(1_000),
   RETRY_MAX_MS: ms(600_000),

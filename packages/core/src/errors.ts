@@ -1,3 +1,5 @@
+import { databaseError } from './error-chain';
+
 // One error type for everything a caller can get wrong, rendered as RFC 9457 problem+json.
 
 const titles = {
@@ -90,7 +92,29 @@ export const fail = {
   payloadTooLarge: () => new AppError(413, 'payload_too_large'),
 };
 
+/** The HTTP status of a problem raised by `am_fail` in the database, by its code. */
+function statusOfRaised(code: ProblemCode): number {
+  if (code === 'unauthorized') return 401;
+  if (code === 'forbidden' || code === 'not_host') return 403;
+  if (code.endsWith('not_found')) return 404;
+  return 409;
+}
+
+/**
+ * A domain problem that a statement or batch raised with `am_fail(code, detail)` (migration 0003),
+ * as the AppError it stands for; undefined for any other error.
+ */
+export function raisedInDatabase(error: unknown): AppError | undefined {
+  const failure = databaseError(error) as { code: string; message?: string; detail?: string; hint?: string };
+  if (failure?.code !== 'P0001' || failure.hint !== 'agent-messaging') return undefined;
+  const code = failure.message as ProblemCode;
+  if (!(code in titles)) return undefined;
+  return new AppError(statusOfRaised(code), code, failure.detail);
+}
+
 export function problemFromUnknown(error: unknown): Problem {
   if (error instanceof AppError) return error.toProblem();
+  const raised = raisedInDatabase(error);
+  if (raised) return raised.toProblem();
   return new AppError(500, 'internal_error', 'Something went wrong on our side.').toProblem();
 }

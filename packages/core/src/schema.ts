@@ -320,7 +320,7 @@ export const idempotencyKeys = pgTable(
     principalId: text('principal_id').notNull(),
     key: text('key').notNull(),
     requestHash: text('request_hash').notNull(),
-    responseStatus: integer('response_status'),
+    /** The response body to replay; its HTTP status is the route's. */
     responseBody: jsonb('response_body').$type<unknown>(),
     createdAt: createdAt(),
   },

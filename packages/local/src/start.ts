@@ -105,7 +105,13 @@ async function main() {
   const scripts = await bundleWorkers(join(dataDir, 'build'));
   const workers = await startWorkers({
     scripts,
-    vars: { ...workerSettings, ...secrets, DATABASE_URL: databaseUrl, NEON_WS_PROXY: server.wsProxy },
+    vars: {
+      ...workerSettings,
+      ...secrets,
+      DATABASE_URL: databaseUrl,
+      NEON_WS_PROXY: server.wsProxy,
+      NEON_HTTP_ENDPOINT: server.sqlEndpoint,
+    },
     port: settings.PORT,
     ticker: true,
   });

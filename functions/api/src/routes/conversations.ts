@@ -1,6 +1,13 @@
-import { awaitReply, conversationHistory, sendAsync, startSyncRequest } from '@agent-messaging/core';
+import {
+  awaitReply,
+  conversationHistory,
+  deliverSyncRequest,
+  sendAsync,
+  startSyncRequest,
+} from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
-import { ctxOf, pushSoon, replayable } from '../context';
+import { ctxOf, replayable } from '../context';
+import { checksKeyInStatement } from '../middleware/authenticate';
 import {
   AgentId,
   bearerAuth,
@@ -23,6 +30,7 @@ const sync = createRoute({
   tags,
   security: bearerAuth,
   summary: 'Send a request and wait for the reply (agent token)',
+  middleware: [checksKeyInStatement] as const,
   description:
     'Records the request, delivers a signed sync_request to the recipient, and holds this HTTP request until the reply exists (inline {reply} from the endpoint, or POST /v1/sessions/{id}/reply), the session ends (409 session_ended) or timeoutMs passes (504 timeout; a later reply lands in your inbox).',
   request: {
@@ -50,6 +58,7 @@ const asyncSend = createRoute({
   tags,
   security: bearerAuth,
   summary: "Send a message in the pair's session without waiting (agent token)",
+  middleware: [checksKeyInStatement] as const,
   request: {
     headers: idempotencyKeyHeader,
     body: jsonBody(z.object({ to: AgentId, content: JsonContent, metadata: Metadata.optional() }).strict()),
@@ -87,16 +96,21 @@ const history = createRoute({
 export const registerConversations = (app: App) =>
   app
     .openapi(sync, async (c) => {
+      const ctx = ctxOf(c);
       const started = await startSyncRequest(
-        ctxOf(c),
+        ctx,
         c.req.valid('json'),
         c.req.valid('header')['idempotency-key'],
       );
-      const result = await awaitReply(c.var.db, {
-        sessionId: started.session.id,
-        requestId: started.request.id,
+      const [target] = started.claimed;
+      const inline =
+        target && started.request && deliverSyncRequest(ctx.db, ctx.config, target, started.request);
+      if (inline) c.var.background(inline);
+      const result = await awaitReply(ctx.db, {
+        sessionId: started.sessionId,
+        requestId: started.requestId,
         deadline: new Date(started.deadline),
-        delivered: pushSoon(c, started.deliveryIds),
+        ...(inline && { inline }),
       });
       // A replayed send waits for the first send's reply: same response, marked as a replay.
       if (started.replayed) c.header('idempotent-replayed', 'true');

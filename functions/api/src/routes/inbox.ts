@@ -1,6 +1,7 @@
 import { ackInbox, readInbox } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf } from '../context';
+import { checksKeyInStatement } from '../middleware/authenticate';
 import { AgentId, bearerAuth, json, jsonBody, Message, MessageId, problemResponses } from '../schemas';
 import type { App } from '../types';
 
@@ -12,6 +13,7 @@ const read = createRoute({
   tags,
   security: bearerAuth,
   summary: 'Your unacknowledged messages, oldest first; reading does not acknowledge',
+  middleware: [checksKeyInStatement] as const,
   request: {
     query: z
       .object({
@@ -39,6 +41,7 @@ const ack = createRoute({
   tags,
   security: bearerAuth,
   summary: 'Acknowledge messages: they leave your inbox. Ids not yours are ignored',
+  middleware: [checksKeyInStatement] as const,
   request: { body: jsonBody(z.object({ messageIds: z.array(MessageId).min(1).max(500) }).strict()) },
   responses: {
     200: json(z.object({ acknowledged: z.array(MessageId) }), 'The ids acknowledged now'),

@@ -63,13 +63,14 @@ export async function streamOrPollEvents(c: EventsContext) {
   const lastEventId = Number(c.req.header('last-event-id'));
   let after = Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : query.after;
   // Check access before the stream opens, so a refusal is a plain problem response.
-  pushSoon(c, (await meetingEventsAfter(ctxOf(c), id, { after, limit: 1, waitMs: 0 })).deliveryIds);
+  pushSoon(c, await meetingEventsAfter(ctxOf(c), id, { after, limit: 1, waitMs: 0 }));
   const config = loadConfig(c.env);
   return streamSSE(c, async (stream) => {
     // The request's pool closes when the handler returns; the stream needs its own.
     const { db, close } = openDb(config);
     const ctx = { ...ctxOf(c), db };
     const closesAt = Date.now() + STREAM_LIFETIME_MS;
+    const pushes: Promise<void>[] = [];
     try {
       while (!stream.aborted && Date.now() < closesAt) {
         const { events, ended, deliveryIds } = await meetingEventsAfter(ctx, id, {
@@ -77,7 +78,7 @@ export async function streamOrPollEvents(c: EventsContext) {
           limit: query.limit,
           waitMs: STREAM_POLL_MS,
         });
-        pushSoon(c, deliveryIds);
+        pushes.push(pushSoon(c, { deliveryIds }, db));
         if (events.length === 0 && !ended) await stream.write(': keep-alive\n\n');
         for (const event of events) {
           await stream.writeSSE({ id: String(event.seq), event: event.type, data: JSON.stringify(event) });
@@ -86,6 +87,7 @@ export async function streamOrPollEvents(c: EventsContext) {
         if (ended) break;
       }
     } finally {
+      await Promise.allSettled(pushes);
       await close();
     }
   });

@@ -10,7 +10,9 @@ import {
   startMeeting,
 } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { ctxOf, replayable, withPush } from '../context';
+import { checksKeyInStatement } from '../middleware/authenticate';
 import {
   AgentId,
   bearerAuth,
@@ -24,7 +26,7 @@ import {
   noBody,
   problemResponses,
 } from '../schemas';
-import type { App } from '../types';
+import type { App, AppEnv } from '../types';
 import { eventsRoute, streamOrPollEvents } from './meeting-events';
 
 const tags = ['Meetings'];
@@ -76,8 +78,10 @@ const actionWithBody = <B extends z.ZodType, R extends typeof meetingResponse | 
   body: B,
   response: R,
   bodyRequired = true,
+  middleware: MiddlewareHandler<AppEnv>[] = [],
 ) =>
   createRoute({
+    middleware,
     method: 'post',
     path: `/v1/meetings/{id}/${name}`,
     tags,
@@ -114,6 +118,9 @@ const speakRoute = actionWithBody(
     })
     .strict(),
   withMessage,
+  true,
+  // The speech's own load checks the caller's key: a speech is two round trips in all.
+  [checksKeyInStatement],
 );
 const leave = action('leave', 'Leave the meeting (not the host); if speaking, the turn passes');
 const end = action('end', 'End the meeting (host)');

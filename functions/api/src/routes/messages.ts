@@ -1,6 +1,7 @@
 import { getMessage, redeliverMessage, sendMessage } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf, pushSoon, replayable } from '../context';
+import { checksKeyInStatement } from '../middleware/authenticate';
 import {
   AgentId,
   bearerAuth,
@@ -26,6 +27,7 @@ const send = createRoute({
   tags,
   security: bearerAuth,
   summary: 'Send a one-way message (agent token) to one agent, or to several (one message each)',
+  middleware: [checksKeyInStatement] as const,
   request: {
     headers: idempotencyKeyHeader,
     body: jsonBody(
@@ -89,6 +91,6 @@ export const registerMessages = (app: App) =>
     .openapi(get, async (c) => c.json(await getMessage(ctxOf(c), c.req.valid('param').id), 200))
     .openapi(redeliver, async (c) => {
       const { message, deliveryIds } = await redeliverMessage(ctxOf(c), c.req.valid('param').id);
-      pushSoon(c, deliveryIds);
+      pushSoon(c, { deliveryIds });
       return c.json({ message }, 202);
     });

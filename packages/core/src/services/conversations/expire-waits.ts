@@ -1,62 +1,67 @@
-import { sql } from 'drizzle-orm';
-import type { Queryable } from '../../db';
+import { type SQL, sql } from 'drizzle-orm';
+import { type Queryable, textArray } from '../../db';
 import { newId } from '../../ids';
-import { jsonValue } from '../../json';
-import { messages } from '../../schema';
+
+export interface WaitScope {
+  sessionId?: string;
+  waiterId?: string;
+  /** The waiting request itself, at its own deadline: its clock decided, not the database's. */
+  requestId?: string;
+  /** Sessions of this ordered pair of agents. */
+  pair?: [string, string];
+}
+
+/** Waits expired by one sweep statement at most; the sweeper comes back for more. */
+export const EXPIRE_BATCH = 100;
 
 /**
- * Ends sync waits, set-based: the session becomes active again and a `timeout` message records it
- * in the session's history (sent by the system on behalf of the agent that did not answer,
- * addressed to the waiter, already acknowledged since the waiter got a 504). The sweeper runs it
- * over every wait past its deadline; requests run it for one session or one waiter first; the
- * waiting request itself, at its own deadline, ends its own wait by `requestId` (its clock decided).
+ * Ends sync waits in one statement: the session becomes active again and a `timeout` message
+ * records it in the session's history (sent by the system on behalf of the agent that did not
+ * answer, addressed to the waiter, already acknowledged since the waiter got a 504). Without a
+ * scope, the sweeper's form: every wait past its deadline, EXPIRE_BATCH at a time. With one,
+ * the waits past their deadline of that session, waiter or pair (any of those given), or the
+ * one wait of `requestId` whatever its deadline. Usable as a statement of a batch.
  */
-export async function expireWaits(
-  q: Queryable,
-  scope: { sessionId?: string; waiterId?: string; requestId?: string } = {},
-) {
-  const conditions = [
-    scope.requestId ? sql`pending_request_id = ${scope.requestId}` : sql`wait_deadline <= now()`,
+export function expireWaitsStatement(scope: WaitScope = {}): SQL {
+  const scoped = scope.sessionId || scope.waiterId || scope.pair || scope.requestId;
+  const within: SQL[] = [
     ...(scope.sessionId ? [sql`id = ${scope.sessionId}`] : []),
     ...(scope.waiterId ? [sql`waiter_id = ${scope.waiterId}`] : []),
+    ...(scope.pair ? [sql`(agent_a = ${scope.pair[0]} AND agent_b = ${scope.pair[1]})`] : []),
   ];
+  const due = scope.requestId ? sql`pending_request_id = ${scope.requestId}` : sql`wait_deadline <= now()`;
+  const limit = scoped ? 2 : EXPIRE_BATCH;
   // A request waits for the row lock of a concurrent reply and then re-checks the row, so a reply
   // that commits first wins and the wait is not expired under it. The sweeper skips rows a request
-  // holds (it comes back next tick) instead of queueing behind it in an arbitrary lock order.
-  const lock = Object.keys(scope).length > 0 ? sql`FOR UPDATE` : sql`FOR UPDATE SKIP LOCKED`;
-  const { rows } = await q.execute<{
-    id: string;
-    organization_id: string;
-    agent_a: string;
-    agent_b: string;
-    request_id: string;
-    waiter_id: string;
-  }>(sql`
+  // holds (it comes back next pass) instead of queueing behind it in an arbitrary lock order.
+  const lock = scoped ? sql`FOR UPDATE` : sql`FOR UPDATE SKIP LOCKED`;
+  const messageIds = Array.from({ length: limit }, () => newId('message'));
+  return sql`
     WITH due AS (
-      SELECT id, pending_request_id, waiter_id FROM sessions
-      WHERE status = 'waiting' AND ${sql.join(conditions, sql` AND `)}
+      SELECT id, organization_id, agent_a, agent_b, pending_request_id, waiter_id FROM sessions
+      WHERE status = 'waiting' AND ${due} ${within.length > 0 ? sql`AND (${sql.join(within, sql` OR `)})` : sql``}
+      ORDER BY wait_deadline LIMIT ${limit}
       ${lock}
+    ), numbered AS (
+      SELECT due.*, row_number() OVER (ORDER BY id) AS n FROM due
+    ), expired AS (
+      UPDATE sessions AS s
+      SET status = 'active', pending_request_id = NULL, waiter_id = NULL, wait_deadline = NULL
+      FROM numbered WHERE s.id = numbered.id
+    ), recorded AS (
+      INSERT INTO messages (id, organization_id, kind, sender_id, recipient_id, session_id, content, metadata, acknowledged_at)
+      SELECT (${textArray(messageIds)})[n], organization_id, 'timeout', NULL, waiter_id, id,
+             jsonb_build_object('event', 'sync_timeout', 'requestId', pending_request_id),
+             jsonb_build_object('onBehalfOf', CASE WHEN waiter_id = agent_a THEN agent_b ELSE agent_a END,
+                                'requestId', pending_request_id),
+             now()
+      FROM numbered
     )
-    UPDATE sessions AS s
-    SET status = 'active', pending_request_id = NULL, waiter_id = NULL, wait_deadline = NULL
-    FROM due WHERE s.id = due.id
-    RETURNING s.id, s.organization_id, s.agent_a, s.agent_b, due.pending_request_id AS request_id, due.waiter_id`);
-  if (rows.length === 0) return [];
-  await q.insert(messages).values(
-    rows.map((row) => ({
-      id: newId('message'),
-      organizationId: row.organization_id,
-      kind: 'timeout' as const,
-      senderId: null,
-      recipientId: row.waiter_id,
-      sessionId: row.id,
-      content: jsonValue({ event: 'sync_timeout', requestId: row.request_id }),
-      metadata: {
-        onBehalfOf: row.waiter_id === row.agent_a ? row.agent_b : row.agent_a,
-        requestId: row.request_id,
-      },
-      acknowledgedAt: new Date(),
-    })),
-  );
-  return rows.map((row) => ({ sessionId: row.id, requestId: row.request_id }));
+    SELECT id AS session_id, pending_request_id AS request_id FROM numbered`;
+}
+
+/** Runs `expireWaitsStatement`; returns the waits it ended. */
+export async function expireWaits(q: Queryable, scope: WaitScope = {}) {
+  const { rows } = await q.execute<{ session_id: string; request_id: string }>(expireWaitsStatement(scope));
+  return rows.map((row) => ({ sessionId: row.session_id, requestId: row.request_id }));
 }

@@ -1,27 +1,56 @@
-import { and, eq } from 'drizzle-orm';
-import { requireKind } from '../../auth';
+import { type SQL, sql } from 'drizzle-orm';
+import { authorizedSql, requireKind } from '../../auth';
 import type { Ctx } from '../../context';
-import { lockKeys } from '../../db';
+import { lockStatement } from '../../db';
 import { fail } from '../../errors';
-import { idempotentWrite } from '../../idempotency';
-import { sessions } from '../../schema';
-import { messageView, sessionView } from '../../views';
-import { loadRecipients, postMessages } from '../messages/post-messages';
-import { expireWaits } from './expire-waits';
+import {
+  freshKeySql,
+  recordKeySql,
+  runKeyed,
+  type StoredKeyColumns,
+  statementKey,
+  storedKeySql,
+} from '../../idempotency';
+import { newId } from '../../ids';
+import type { messages } from '../../schema';
+import { leaseMs, targetsFromJson } from '../deliveries/claim-deliveries';
+import type { Target } from '../deliveries/target';
+import { expireWaitsStatement } from './expire-waits';
 import { pairLock, waiterLock } from './lock-keys';
-import { openSession } from './open-session';
 import type { AsyncMessageInput } from './send-async';
 
 export interface SyncRequestInput extends AsyncMessageInput {
   timeoutMs: number;
 }
 
+/** What a started request is, as stored for a replay of the same Idempotency-Key. */
+export interface StartedRequest {
+  sessionId: string;
+  requestId: string;
+  deadline: string;
+}
+
+type StartRow = StoredKeyColumns & {
+  session_id: string | null;
+  agent: unknown;
+  delivery: unknown;
+};
+
 /**
- * Records a sync request and puts its session in the waiting state, under the sender's and the
- * pair's locks: a sender waits for one reply at a time (409 agent_busy) and a session holds one
- * pending request (409 session_busy). The caller then waits with `awaitReply`.
+ * Records a sync request and puts its session in the waiting state, in one batch (one round trip,
+ * one transaction) under the sender's and the pair's locks: the caller's key checked, the
+ * recipient checked (404, 409 agent_inactive), overdue waits of the sender and the pair expired,
+ * then a sender waits for one reply at a time (409 agent_busy) and a session holds one pending
+ * request (409 session_busy), each refusal raised by the statement that finds it. The request's
+ * outbox row is inserted already claimed: the caller pushes it itself, then waits (`awaitReply`).
  */
-export async function startSyncRequest(ctx: Ctx, input: SyncRequestInput, idempotencyKey?: string) {
+export async function startSyncRequest(
+  ctx: Ctx,
+  input: SyncRequestInput,
+  idempotencyKey?: string,
+): Promise<
+  StartedRequest & { replayed: boolean; claimed: Target[]; request?: typeof messages.$inferSelect }
+> {
   const sender = requireKind(ctx.principal, 'agent');
   if (input.to === sender.agentId) throw fail.validation('An agent cannot send a sync request to itself.');
   if (input.timeoutMs > ctx.config.SYNC_MAX_TIMEOUT_MS) {
@@ -29,62 +58,127 @@ export async function startSyncRequest(ctx: Ctx, input: SyncRequestInput, idempo
       { path: 'timeoutMs', message: `must be <= ${ctx.config.SYNC_MAX_TIMEOUT_MS}` },
     ]);
   }
-  const scope = {
+  const k = await statementKey({
     principalId: sender.agentId,
     key: idempotencyKey,
     request: ['POST /v1/conversations/sync', input],
-  };
-  const response = await idempotentWrite(ctx.db, scope, async (tx) => {
-    await lockKeys(tx, waiterLock(sender.agentId), pairLock(sender.agentId, input.to));
-    const recipients = await loadRecipients(tx, sender.organizationId, [input.to]);
-    await expireWaits(tx, { waiterId: sender.agentId });
-    const [waiting] = await tx
-      .select({ id: sessions.id })
-      .from(sessions)
-      .where(and(eq(sessions.waiterId, sender.agentId), eq(sessions.status, 'waiting')));
-    if (waiting) {
-      throw fail.conflict('agent_busy', `You are already waiting for a reply in session ${waiting.id}.`);
-    }
-    let session = await openSession(tx, sender.organizationId, sender.agentId, input.to);
-    if (session.status === 'waiting') {
-      await expireWaits(tx, { sessionId: session.id });
-      session = await openSession(tx, sender.organizationId, sender.agentId, input.to);
-    }
-    if (session.status === 'waiting') {
-      throw fail.conflict('session_busy', `Session ${session.id} already has a pending request.`);
-    }
-    const replyDeadline = new Date(Date.now() + input.timeoutMs);
-    const posted = await postMessages(tx, ctx.config.MAX_DELIVERY_ATTEMPTS, {
-      organizationId: sender.organizationId,
-      senderId: sender.agentId,
-      recipients,
-      content: input.content,
-      metadata: input.metadata,
-      sessionId: session.id,
-      replyDeadline,
-      deliveryType: 'sync_request',
-    });
-    const [request] = posted.rows;
-    if (!request) throw new Error('insert returned no row');
-    const [updated] = await tx
-      .update(sessions)
-      .set({
-        status: 'waiting',
-        pendingRequestId: request.id,
-        waiterId: sender.agentId,
-        waitDeadline: replyDeadline,
-      })
-      .where(eq(sessions.id, session.id))
-      .returning();
-    return {
-      status: 200,
-      body: {
-        session: sessionView(updated ?? session),
-        request: messageView(request, null),
-        deadline: replyDeadline.toISOString(),
-      },
-      deliveryIds: posted.deliveryIds,
-    };
   });
-  return { ...response.body, deliveryIds: response.deliveryIds, replayed: response.replayed };
+  const [agentA, agentB] =
+    sender.agentId < input.to ? [sender.agentId, input.to] : [input.to, sender.agentId];
+  const pair = sql`agent_a = ${agentA} AND agent_b = ${agentB}`;
+  const createdAt = new Date();
+  const request: typeof messages.$inferSelect = {
+    id: newId('message'),
+    organizationId: sender.organizationId,
+    kind: 'user',
+    senderId: sender.agentId,
+    recipientId: input.to,
+    sessionId: '',
+    meetingId: null,
+    inReplyToId: null,
+    replyDeadline: new Date(createdAt.getTime() + input.timeoutMs),
+    content: input.content ?? null,
+    metadata: input.metadata ?? {},
+    createdAt,
+    acknowledgedAt: null,
+  };
+  const deadline = (request.replyDeadline as Date).toISOString();
+  // With an Idempotency-Key already used, nothing is checked or written: the first answer replays.
+  const fresh = freshKeySql(k);
+  const guard = (problem: string, detail: SQL, from: SQL) =>
+    sql`SELECT am_fail(${problem}, ${detail}) FROM ${from} AND ${fresh}`;
+
+  const keyed = await runKeyed<StartedRequest, StartRow>(ctx.db, k, async () => {
+    const results = await ctx.db.batch([
+      ctx.db.execute(sql`SELECT ${authorizedSql(sender)}`),
+      ctx.db.execute(lockStatement([pairLock(agentA, agentB), waiterLock(sender.agentId)].sort())),
+      ctx.db.execute(
+        guard(
+          'agent_not_found',
+          sql`${`No agent ${input.to} here.`}`,
+          sql`(SELECT 1) AS one WHERE NOT EXISTS (SELECT 1 FROM agents WHERE id = ${input.to} AND organization_id = ${sender.organizationId})`,
+        ),
+      ),
+      ctx.db.execute(
+        guard(
+          'agent_inactive',
+          sql`${`Agent ${input.to} is deactivated.`}`,
+          sql`agents WHERE id = ${input.to} AND organization_id = ${sender.organizationId} AND status <> 'active'`,
+        ),
+      ),
+      ctx.db.execute(expireWaitsStatement({ waiterId: sender.agentId, pair: [agentA, agentB] })),
+      ctx.db.execute(
+        guard(
+          'agent_busy',
+          sql`'You are already waiting for a reply in session ' || id || '.'`,
+          sql`sessions WHERE waiter_id = ${sender.agentId} AND status = 'waiting'`,
+        ),
+      ),
+      ctx.db.execute(
+        guard(
+          'session_busy',
+          sql`'Session ' || id || ' already has a pending request.'`,
+          sql`sessions WHERE ${pair} AND status = 'waiting'`,
+        ),
+      ),
+      ctx.db.execute<StartRow>(sql`
+        WITH open AS (
+          SELECT id FROM sessions WHERE ${pair} AND status <> 'ended'
+        ), created AS (
+          INSERT INTO sessions (id, organization_id, agent_a, agent_b, status, pending_request_id, waiter_id, wait_deadline)
+          SELECT ${newId('session')}, ${sender.organizationId}, ${agentA}, ${agentB},
+                 'waiting', ${request.id}, ${sender.agentId}, ${deadline}::timestamptz
+          WHERE ${fresh} AND NOT EXISTS (SELECT 1 FROM open)
+          RETURNING id
+        ), waiting AS (
+          UPDATE sessions SET status = 'waiting', pending_request_id = ${request.id},
+                 waiter_id = ${sender.agentId}, wait_deadline = ${deadline}::timestamptz
+          WHERE id IN (SELECT id FROM open) AND ${fresh}
+          RETURNING id
+        ), session AS (
+          SELECT id FROM created UNION ALL SELECT id FROM waiting
+        ), idempotency AS (
+          ${recordKeySql(
+            k,
+            sql`jsonb_build_object('sessionId', s.id, 'requestId', ${request.id}::text, 'deadline', ${deadline}::text)`,
+            sql`FROM session s WHERE true`,
+          )}
+        ), inserted AS (
+          INSERT INTO messages (id, organization_id, kind, sender_id, recipient_id, session_id, reply_deadline,
+                                content, metadata, created_at)
+          SELECT ${request.id}, ${sender.organizationId}, 'user', ${sender.agentId}, ${input.to}, s.id,
+                 ${deadline}::timestamptz, ${JSON.stringify(request.content)}::jsonb,
+                 ${JSON.stringify(request.metadata)}::jsonb, ${createdAt.toISOString()}::timestamptz
+          FROM session s
+        ), outbox AS (
+          INSERT INTO deliveries (id, organization_id, agent_id, type, message_id, attempt_limit, attempts, next_attempt_at)
+          SELECT ${newId('delivery')}, ${sender.organizationId}, a.id, 'sync_request', ${request.id},
+                 ${ctx.config.MAX_DELIVERY_ATTEMPTS}, 1, now() + make_interval(secs => ${leaseMs(ctx.config) / 1000})
+          FROM agents a, session s
+          WHERE a.id = ${input.to} AND a.endpoint_url IS NOT NULL AND a.endpoint_disabled_at IS NULL
+          RETURNING *
+        )
+        SELECT (SELECT id FROM session) AS session_id,
+               (SELECT to_jsonb(a) FROM agents a WHERE a.id = ${input.to}) AS agent,
+               (SELECT to_jsonb(o) FROM outbox o) AS delivery,
+               e.request_hash, e.response_body
+        FROM (SELECT 1) AS one LEFT JOIN (${storedKeySql(k)}) e ON true`),
+    ]);
+    return results[7].rows;
+  });
+  if ('replay' in keyed) return { ...keyed.replay.body, replayed: true, claimed: [] };
+  const [row] = keyed.rows;
+  if (!row?.session_id) throw new Error('sync request statement wrote no session');
+  const started = { ...request, sessionId: row.session_id };
+  const claimed = row.delivery
+    ? targetsFromJson([row]).map((target) => ({ ...target, message: started }))
+    : [];
+  return {
+    sessionId: row.session_id,
+    requestId: request.id,
+    deadline,
+    replayed: false,
+    claimed,
+    request: started,
+  };
 }

@@ -1,4 +1,4 @@
-import type { Tx } from '../../db';
+import type { Queryable } from '../../db';
 import { newId } from '../../ids';
 import { type agents, deliveries, type deliveryType } from '../../schema';
 
@@ -20,16 +20,9 @@ export function canPush(agent: Recipient): boolean {
   return agent.endpointUrl !== null && agent.endpointDisabledAt === null;
 }
 
-/**
- * Adds outbox rows, in the caller's transaction, for the recipients that have a working endpoint;
- * returns their ids (the webhook-ids) for the caller to hand to the dispatcher after commit.
- */
-export async function enqueueDeliveries(
-  tx: Tx,
-  items: { agent: Recipient; subject: DeliverySubject }[],
-  attemptLimit: number,
-): Promise<string[]> {
-  const rows = items
+/** Outbox rows for the recipients that have a working endpoint (their ids are the webhook-ids). */
+export function outboxRows(items: { agent: Recipient; subject: DeliverySubject }[], attemptLimit: number) {
+  return items
     .filter(({ agent }) => canPush(agent))
     .map(({ agent, subject }) => ({
       id: newId('delivery'),
@@ -38,7 +31,19 @@ export async function enqueueDeliveries(
       attemptLimit,
       ...subject,
     }));
+}
+
+/**
+ * Adds outbox rows, in the caller's transaction, for the recipients that have a working endpoint;
+ * returns their ids for the caller to push after commit.
+ */
+export async function enqueueDeliveries(
+  q: Queryable,
+  items: { agent: Recipient; subject: DeliverySubject }[],
+  attemptLimit: number,
+): Promise<string[]> {
+  const rows = outboxRows(items, attemptLimit);
   if (rows.length === 0) return [];
-  await tx.insert(deliveries).values(rows);
+  await q.insert(deliveries).values(rows);
   return rows.map((row) => row.id);
 }

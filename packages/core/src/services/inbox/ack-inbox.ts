@@ -1,24 +1,25 @@
-import { and, eq, inArray, isNull } from 'drizzle-orm';
-import { requireKind } from '../../auth';
+import { sql } from 'drizzle-orm';
+import { authorizedSql, requireKind } from '../../auth';
 import type { Ctx } from '../../context';
-import { messages } from '../../schema';
+import { textArray } from '../../db';
 
 /**
  * Acknowledges the caller's own messages among `messageIds`: they leave its inbox. Ids that are
- * not the caller's, unknown or already acknowledged are ignored and never touched.
+ * not the caller's, unknown or already acknowledged are ignored and never touched. One statement,
+ * which also checks the caller's key.
  */
 export async function ackInbox(ctx: Ctx, messageIds: string[]) {
   const agent = requireKind(ctx.principal, 'agent');
-  const acknowledged = await ctx.db
-    .update(messages)
-    .set({ acknowledgedAt: new Date() })
-    .where(
-      and(
-        inArray(messages.id, messageIds),
-        eq(messages.recipientId, agent.agentId),
-        isNull(messages.acknowledgedAt),
-      ),
+  const { rows } = await ctx.db.execute<{ acknowledged: string[] }>(sql`
+    WITH caller AS (
+      SELECT ${authorizedSql(agent)} AS live
+    ), acknowledged AS (
+      UPDATE messages SET acknowledged_at = now()
+      WHERE (SELECT live FROM caller) AND id = ANY(${textArray(messageIds)})
+        AND recipient_id = ${agent.agentId} AND acknowledged_at IS NULL
+      RETURNING id
     )
-    .returning({ id: messages.id });
-  return { acknowledged: acknowledged.map((row) => row.id) };
+    SELECT coalesce((SELECT array_agg(id ORDER BY id) FROM acknowledged), '{}') AS acknowledged
+    FROM caller`);
+  return { acknowledged: rows[0]?.acknowledged ?? [] };
 }

@@ -4,7 +4,7 @@ import { idempotentWrite } from '../../idempotency';
 import { newId } from '../../ids';
 import { meetings } from '../../schema';
 import { loadRecipients } from '../messages/post-messages';
-import { MeetingTx } from './meeting-tx';
+import { invited, MeetingTx } from './meeting-tx';
 
 export interface CreateMeetingInput {
   title: string;
@@ -40,11 +40,11 @@ export async function createMeeting(ctx: Ctx, input: CreateMeetingInput, idempot
     const meeting = await MeetingTx.create(tx, ctx.config, row, [hostAgent, ...invitees]);
     const now = new Date();
     await meeting.addParticipants([
-      { meetingId: row.id, agentId: host.agentId, status: 'attending', joinOrder: 0, joinedAt: now },
-      ...invitees.map((agent) => ({ meetingId: row.id, agentId: agent.id })),
+      { agentId: host.agentId, status: 'attending', joinOrder: 0, joinedAt: now },
+      ...invitees.map((agent) => invited(agent.id)),
     ]);
     await meeting.event('meeting_created', { hostId: host.agentId, title: input.title });
     for (const agent of invitees) await meeting.event('participant_invited', { agentId: agent.id });
-    return { status: 201, body: { meeting: meeting.view() }, deliveryIds: meeting.deliveryIds };
+    return { body: { meeting: meeting.view() }, deliveryIds: meeting.deliveryIds };
   });
 }

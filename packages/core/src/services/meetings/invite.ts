@@ -2,6 +2,7 @@ import { requireKind } from '../../auth';
 import type { Ctx } from '../../context';
 import { fail } from '../../errors';
 import { loadRecipients } from '../messages/post-messages';
+import { invited } from './meeting-tx';
 import { withMeeting } from './with-meeting';
 
 /** The host invites more agents; those already taking part are left as they are. */
@@ -11,9 +12,9 @@ export async function inviteToMeeting(ctx: Ctx, meetingId: string, agentIds: str
     meeting.requireHost(caller.agentId);
     if (meeting.meeting.status === 'ended') throw fail.conflict('meeting_ended');
     const fresh = [...new Set(agentIds)].filter((id) => !meeting.participant(id));
-    const agents = fresh.length ? await loadRecipients(meeting.tx, caller.organizationId, fresh) : [];
+    const agents = fresh.length ? await loadRecipients(meeting.q, caller.organizationId, fresh) : [];
     await meeting.addParticipants(
-      agents.map((agent) => ({ meetingId, agentId: agent.id })),
+      agents.map((agent) => invited(agent.id)),
       agents,
     );
     for (const agent of agents) await meeting.event('participant_invited', { agentId: agent.id });

@@ -1,11 +1,14 @@
-import { and, eq } from 'drizzle-orm';
-import { lockKeys, type Tx } from '../../db';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import { type Db, lockKeys, lockStatement, type Queryable, rowFromJson, type Tx } from '../../db';
 import type { Config } from '../../env';
+import { databaseError } from '../../error-chain';
 import { AppError, fail } from '../../errors';
 import { newId } from '../../ids';
 import { jsonValue } from '../../json';
 import {
   agents,
+  deliveries,
   meetingEvents,
   type meetingEventTypes,
   meetingParticipants,
@@ -13,7 +16,7 @@ import {
   messages,
 } from '../../schema';
 import { meetingView } from '../../views';
-import { enqueueDeliveries } from '../deliveries/enqueue-delivery';
+import { outboxRows } from '../deliveries/enqueue-delivery';
 
 type Meeting = typeof meetings.$inferSelect;
 type Participant = typeof meetingParticipants.$inferSelect;
@@ -23,29 +26,91 @@ export type MeetingEventType = (typeof meetingEventTypes)[number];
 
 export const meetingLock = (meetingId: string) => `meeting:${meetingId}`;
 
+/** What `commit` raises when another change came in after `load`. */
+const MEETING_CHANGED = 'meeting_changed';
+
+/** True when a commit failed because the meeting changed since it was loaded: load again. */
+export function isMeetingChanged(error: unknown): boolean {
+  const failure = databaseError(error) as { code: string; message?: string; hint?: string } | undefined;
+  return (
+    failure?.code === 'P0001' && failure.hint === 'agent-messaging' && failure.message === MEETING_CHANGED
+  );
+}
+
+type Member = { participant: Record<string, unknown>; agent: Record<string, unknown> };
+
 /** Overdue turns applied in one transaction at most (only an outage leaves more behind). */
 export const MAX_CATCH_UP = 100;
+
+/** A participant as invited: no join order until it attends. */
+export const invited = (agentId: string) => ({
+  agentId,
+  status: 'invited' as const,
+  joinOrder: null,
+  joinedAt: null,
+});
 
 /** Statuses of participants who take turns. */
 const inRotation = (p: Participant) => p.status === 'attending' || p.status === 'speaking';
 
+/** A write of the meeting's, not yet run (a drizzle query: runs when awaited, or in a batch). */
+type Write = PromiseLike<unknown> & BatchItem<'pg'>;
+
 /**
- * One meeting inside one transaction, under the meeting's advisory lock: every change goes through
- * here, so events get gap-free seqs, turns advance exactly once and overdue turns are applied
- * before anything else happens. Collects the outbox ids to hand off after commit.
+ * One meeting as one aggregate: every change goes through here, so events get gap-free seqs,
+ * turns advance exactly once and overdue turns are applied before anything else happens. Collects
+ * the outbox ids to push after commit. Two ways to hold it:
+ * - `open` in a transaction, under the meeting's advisory lock: writes run as they come;
+ * - `load` (one statement, no lock) then `commit` (one batch: the lock, a check that the meeting's
+ *   last event is still the one loaded, then every write): two round trips for a change, retried
+ *   by `withMeeting` if another change came in between.
  */
 export class MeetingTx {
   readonly deliveryIds: string[] = [];
+  /** Writes waiting for `commit`; null when they run at once (opened in a transaction). */
+  private readonly pending: Write[] | null;
+  /** Events appended by this change, in order (not yet in the database when buffered). */
+  private readonly appended: { type: MeetingEventType; data: Record<string, unknown> }[] = [];
+  private readonly loadedSeq: number;
 
   private constructor(
-    readonly tx: Tx,
+    readonly q: Queryable,
     private readonly config: Pick<Config, 'MAX_DELIVERY_ATTEMPTS'>,
     public meeting: Meeting,
     public participants: Participant[],
     private readonly agentsById: Map<string, Agent>,
-  ) {}
+    buffered: boolean,
+  ) {
+    this.pending = buffered ? [] : null;
+    this.loadedSeq = meeting.lastSeq;
+  }
 
-  /** Locks and loads the meeting of this organization (404 if absent), then applies due timeouts. */
+  /** The meeting of this organization with its participants and their agents (404 if absent). */
+  private static async read(q: Queryable, organizationId: string, meetingId: string, authorized?: SQL) {
+    const { rows } = await q.execute<{
+      meeting: Record<string, unknown> | null;
+      members: Member[] | null;
+    }>(sql`
+      SELECT to_jsonb(m) AS meeting,
+             (SELECT jsonb_agg(jsonb_build_object('participant', to_jsonb(p), 'agent', to_jsonb(a)))
+              FROM meeting_participants p JOIN agents a ON a.id = p.agent_id
+              WHERE p.meeting_id = m.id) AS members
+      FROM (SELECT ${authorized ?? sql`true`}) AS caller(live)
+      LEFT JOIN meetings m ON m.id = ${meetingId} AND m.organization_id = ${organizationId}`);
+    const [row] = rows;
+    if (!row?.meeting) throw fail.notFound('meeting', meetingId);
+    const members = (row.members ?? []).map((member) => ({
+      participant: rowFromJson(meetingParticipants, member.participant),
+      agent: rowFromJson(agents, member.agent),
+    }));
+    return {
+      meeting: rowFromJson(meetings, row.meeting),
+      participants: members.map((m) => m.participant),
+      agentsById: new Map(members.map((m) => [m.agent.id, m.agent])),
+    };
+  }
+
+  /** Locks and loads the meeting in the caller's transaction, then applies due timeouts. */
   static async open(
     tx: Tx,
     config: Pick<Config, 'MAX_DELIVERY_ATTEMPTS'>,
@@ -53,25 +118,55 @@ export class MeetingTx {
     meetingId: string,
   ) {
     await lockKeys(tx, meetingLock(meetingId));
-    const [meeting] = await tx
-      .select()
-      .from(meetings)
-      .where(and(eq(meetings.id, meetingId), eq(meetings.organizationId, organizationId)));
-    if (!meeting) throw fail.notFound('meeting', meetingId);
-    const rows = await tx
-      .select({ participant: meetingParticipants, agent: agents })
-      .from(meetingParticipants)
-      .innerJoin(agents, eq(agents.id, meetingParticipants.agentId))
-      .where(eq(meetingParticipants.meetingId, meetingId));
-    const state = new MeetingTx(
-      tx,
-      config,
-      meeting,
-      rows.map((r) => r.participant),
-      new Map(rows.map((r) => [r.agent.id, r.agent])),
-    );
+    const { meeting, participants, agentsById } = await MeetingTx.read(tx, organizationId, meetingId);
+    const state = new MeetingTx(tx, config, meeting, participants, agentsById, false);
     await state.applyTimeouts();
     return state;
+  }
+
+  /**
+   * Loads the meeting in one statement, without a lock, and applies due timeouts in memory; the
+   * change is written by `commit`. `authorized` (the caller's key check) rides along in the statement.
+   */
+  static async load(
+    db: Db,
+    config: Pick<Config, 'MAX_DELIVERY_ATTEMPTS'>,
+    organizationId: string,
+    meetingId: string,
+    authorized?: SQL,
+  ) {
+    const { meeting, participants, agentsById } = await MeetingTx.read(
+      db,
+      organizationId,
+      meetingId,
+      authorized,
+    );
+    const state = new MeetingTx(db, config, meeting, participants, agentsById, true);
+    await state.applyTimeouts();
+    return state;
+  }
+
+  /**
+   * Writes a loaded meeting's change in one batch, under the meeting's lock, if the meeting is as it
+   * was loaded (every change appends an event, so its last seq tells); otherwise raises, for
+   * `withMeeting` to load again (`isMeetingChanged`). Nothing to write, nothing sent.
+   */
+  async commit(db: Db): Promise<void> {
+    const [first, ...rest] = this.pending ?? [];
+    if (!first) return;
+    await db.batch([
+      db.execute(lockStatement([meetingLock(this.meeting.id)])),
+      db.execute(sql`SELECT am_fail(${MEETING_CHANGED}, 'The meeting changed since it was loaded.')
+        FROM meetings WHERE id = ${this.meeting.id} AND last_seq <> ${this.loadedSeq}`),
+      first,
+      ...rest,
+    ]);
+  }
+
+  /** Runs the write now (opened in a transaction) or keeps it for `commit`. */
+  private async write(query: Write): Promise<void> {
+    if (this.pending) this.pending.push(query);
+    else await query;
   }
 
   /** A fresh meeting, created in this transaction by `createMeeting`. */
@@ -82,7 +177,7 @@ export class MeetingTx {
     members: Agent[],
   ) {
     await lockKeys(tx, meetingLock(meeting.id));
-    return new MeetingTx(tx, config, meeting, [], new Map(members.map((a) => [a.id, a])));
+    return new MeetingTx(tx, config, meeting, [], new Map(members.map((a) => [a.id, a])), false);
   }
 
   view() {
@@ -105,55 +200,73 @@ export class MeetingTx {
     if (this.meeting.hostId !== agentId) throw new AppError(403, 'not_host', 'Only the host may do this.');
   }
 
-  async addParticipants(values: (typeof meetingParticipants.$inferInsert)[], newAgents: Agent[] = []) {
+  async addParticipants(
+    values: Pick<Participant, 'agentId' | 'status' | 'joinOrder' | 'joinedAt'>[],
+    newAgents: Agent[] = [],
+  ) {
     for (const agent of newAgents) this.agentsById.set(agent.id, agent);
     if (values.length === 0) return;
-    const rows = await this.tx.insert(meetingParticipants).values(values).returning();
+    const invitedAt = new Date();
+    const rows: Participant[] = values.map((value) => ({
+      ...value,
+      meetingId: this.meeting.id,
+      invitedAt,
+      leftAt: null,
+    }));
+    await this.write(this.q.insert(meetingParticipants).values(rows));
     this.participants.push(...rows);
   }
 
-  async setParticipant(agentId: string, changes: Partial<typeof meetingParticipants.$inferInsert>) {
-    const [row] = await this.tx
-      .update(meetingParticipants)
-      .set(changes)
-      .where(
-        and(eq(meetingParticipants.meetingId, this.meeting.id), eq(meetingParticipants.agentId, agentId)),
-      )
-      .returning();
-    if (!row) throw new Error(`participant ${agentId} vanished`);
+  async setParticipant(agentId: string, changes: Partial<Omit<Participant, 'meetingId' | 'agentId'>>) {
+    const current = this.participant(agentId);
+    if (!current) throw new Error(`participant ${agentId} vanished`);
+    await this.write(
+      this.q
+        .update(meetingParticipants)
+        .set(changes)
+        .where(
+          and(eq(meetingParticipants.meetingId, this.meeting.id), eq(meetingParticipants.agentId, agentId)),
+        ),
+    );
+    const row = { ...current, ...changes };
     this.participants = this.participants.map((p) => (p.agentId === agentId ? row : p));
     return row;
   }
 
-  async update(changes: Partial<typeof meetings.$inferInsert>) {
-    const [row] = await this.tx
-      .update(meetings)
-      .set(changes)
-      .where(eq(meetings.id, this.meeting.id))
-      .returning();
-    if (!row) throw new Error(`meeting ${this.meeting.id} vanished`);
-    this.meeting = row;
+  async update(changes: Partial<Omit<Meeting, 'id' | 'organizationId'>>) {
+    await this.write(this.q.update(meetings).set(changes).where(eq(meetings.id, this.meeting.id)));
+    this.meeting = { ...this.meeting, ...changes };
   }
 
   /** Appends an event with the next seq and pushes it to every present participant with an endpoint. */
   async event(type: MeetingEventType, data: Record<string, unknown>) {
     const seq = this.meeting.lastSeq + 1;
     await this.update({ lastSeq: seq });
-    await this.tx.insert(meetingEvents).values({ meetingId: this.meeting.id, seq, type, data });
+    await this.write(this.q.insert(meetingEvents).values({ meetingId: this.meeting.id, seq, type, data }));
+    this.appended.push({ type, data });
     const recipients = this.participants
       .filter((p) => p.status !== 'left')
       .map((p) => this.agentsById.get(p.agentId))
       .filter((a): a is Agent => a?.status === 'active');
-    this.deliveryIds.push(
-      ...(await enqueueDeliveries(
-        this.tx,
-        recipients.map((agent) => ({
-          agent,
-          subject: { type: 'meeting_event' as const, meetingId: this.meeting.id, eventSeq: seq },
-        })),
-        this.config.MAX_DELIVERY_ATTEMPTS,
-      )),
+    await this.enqueue(
+      recipients.map((agent) => ({
+        agent,
+        subject: { type: 'meeting_event' as const, meetingId: this.meeting.id, eventSeq: seq },
+      })),
     );
+  }
+
+  /** Outbox rows for the agents that have an endpoint, pushed after commit. */
+  private async enqueue(items: Parameters<typeof outboxRows>[0]) {
+    const rows = outboxRows(items, this.config.MAX_DELIVERY_ATTEMPTS);
+    if (rows.length === 0) return;
+    await this.write(this.q.insert(deliveries).values(rows));
+    this.deliveryIds.push(...rows.map((row) => row.id));
+  }
+
+  /** Whether this change timed out the agent's turn (the events it appended, not yet stored). */
+  timedOutNow(agentId: string): boolean {
+    return this.appended.some((e) => e.type === 'turn_timed_out' && e.data.speakerId === agentId);
   }
 
   /** A message in the meeting's history, with its message_posted event. */
@@ -163,19 +276,22 @@ export class MeetingTx {
     content: unknown;
     metadata?: Record<string, unknown>;
   }) {
-    const [message] = await this.tx
-      .insert(messages)
-      .values({
-        id: newId('message'),
-        organizationId: this.meeting.organizationId,
-        kind: input.kind,
-        senderId: input.senderId,
-        meetingId: this.meeting.id,
-        content: jsonValue(input.content),
-        metadata: input.metadata ?? {},
-      })
-      .returning();
-    if (!message) throw new Error('insert returned no row');
+    const message: typeof messages.$inferSelect = {
+      id: newId('message'),
+      organizationId: this.meeting.organizationId,
+      kind: input.kind,
+      senderId: input.senderId,
+      recipientId: null,
+      sessionId: null,
+      meetingId: this.meeting.id,
+      inReplyToId: null,
+      replyDeadline: null,
+      content: input.content ?? null,
+      metadata: input.metadata ?? {},
+      createdAt: new Date(),
+      acknowledgedAt: null,
+    };
+    await this.write(this.q.insert(messages).values({ ...message, content: jsonValue(message.content) }));
     await this.event('message_posted', {
       messageId: message.id,
       kind: message.kind,
@@ -223,22 +339,12 @@ export class MeetingTx {
     const speaker = this.agentsById.get(next.agentId);
     // A turn caught up after it already ended (a backlog of timeouts) is not worth asking for.
     if (this.meeting.autoRun && speaker?.status === 'active' && turnEndsAt > new Date()) {
-      this.deliveryIds.push(
-        ...(await enqueueDeliveries(
-          this.tx,
-          [
-            {
-              agent: speaker,
-              subject: {
-                type: 'meeting_turn',
-                meetingId: this.meeting.id,
-                turnNumber: this.meeting.turnNumber,
-              },
-            },
-          ],
-          this.config.MAX_DELIVERY_ATTEMPTS,
-        )),
-      );
+      await this.enqueue([
+        {
+          agent: speaker,
+          subject: { type: 'meeting_turn', meetingId: this.meeting.id, turnNumber: this.meeting.turnNumber },
+        },
+      ]);
     }
   }
 

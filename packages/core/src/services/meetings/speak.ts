@@ -6,9 +6,10 @@ import { messageView } from '../../views';
 import type { MeetingTx } from './meeting-tx';
 import { withMeeting } from './with-meeting';
 
-/** True when the agent's latest turn in the meeting ended by timing out. */
+/** True when the agent's latest turn in the meeting ended by timing out (just now, or before). */
 async function lastTurnTimedOut(meeting: MeetingTx, agentId: string): Promise<boolean> {
-  const { rows } = await meeting.tx.execute<{ expired: boolean }>(sql`
+  if (meeting.timedOutNow(agentId)) return true;
+  const { rows } = await meeting.q.execute<{ expired: boolean }>(sql`
     SELECT EXISTS (
       SELECT 1 FROM meeting_events e
       WHERE e.meeting_id = ${meeting.meeting.id} AND e.type = 'turn_timed_out' AND e.data->>'speakerId' = ${agentId}
@@ -52,5 +53,7 @@ export async function speak(
   input: { content: unknown; turnNumber?: number | undefined },
 ) {
   const caller = requireKind(ctx.principal, 'agent');
-  return withMeeting(ctx, meetingId, (meeting) => speakInMeeting(meeting, caller.agentId, input));
+  return withMeeting(ctx, meetingId, (meeting) => speakInMeeting(meeting, caller.agentId, input), {
+    optimistic: true,
+  });
 }

@@ -1,5 +1,5 @@
 import { and, eq, inArray } from 'drizzle-orm';
-import type { Tx } from '../../db';
+import type { Queryable, Tx } from '../../db';
 import { fail } from '../../errors';
 import { newId } from '../../ids';
 import { jsonValue } from '../../json';
@@ -9,8 +9,8 @@ import { enqueueDeliveries } from '../deliveries/enqueue-delivery';
 type Agent = typeof agents.$inferSelect;
 
 /** The active agents with these ids in this organization; a missing one is 404, a deactivated one 409. */
-export async function loadRecipients(tx: Tx, organizationId: string, ids: string[]): Promise<Agent[]> {
-  const rows = await tx
+export async function loadRecipients(q: Queryable, organizationId: string, ids: string[]): Promise<Agent[]> {
+  const rows = await q
     .select()
     .from(agents)
     .where(and(eq(agents.organizationId, organizationId), inArray(agents.id, ids)));
