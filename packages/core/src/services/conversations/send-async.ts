@@ -13,10 +13,10 @@ import {
   storedKeySql,
 } from '../../idempotency';
 import { newId } from '../../ids';
-import type { messages } from '../../schema';
 import { type MessageView, messageView } from '../../views';
 import { leaseMs, targetsFromJson } from '../deliveries/claim-deliveries';
 import type { Target } from '../deliveries/target';
+import { newMessage } from '../messages/post-messages';
 import { pairLock } from './lock-keys';
 
 export interface AsyncMessageInput {
@@ -58,21 +58,14 @@ export async function sendAsync(
   });
   const [agentA, agentB] =
     sender.agentId < input.to ? [sender.agentId, input.to] : [input.to, sender.agentId];
-  const row: typeof messages.$inferSelect = {
-    id: newId('message'),
+  const row = newMessage({
     organizationId: sender.organizationId,
-    kind: 'user',
     senderId: sender.agentId,
     recipientId: input.to,
     sessionId: '',
-    meetingId: null,
-    inReplyToId: null,
-    replyDeadline: null,
-    content: input.content ?? null,
+    content: input.content,
     metadata: input.metadata ?? {},
-    createdAt: new Date(),
-    acknowledgedAt: null,
-  };
+  });
   // The session id is the statement's to fill in, in the stored response too.
   const template: SendAsyncBody = { message: messageView(row, null), sessionId: '' };
 

@@ -15,6 +15,7 @@ import { newId } from '../../ids';
 import type { messages } from '../../schema';
 import { leaseMs, targetsFromJson } from '../deliveries/claim-deliveries';
 import type { Target } from '../deliveries/target';
+import { newMessage } from '../messages/post-messages';
 import { expireWaitsStatement } from './expire-waits';
 import { pairLock, waiterLock } from './lock-keys';
 import type { AsyncMessageInput } from './send-async';
@@ -67,21 +68,16 @@ export async function startSyncRequest(
     sender.agentId < input.to ? [sender.agentId, input.to] : [input.to, sender.agentId];
   const pair = sql`agent_a = ${agentA} AND agent_b = ${agentB}`;
   const createdAt = new Date();
-  const request: typeof messages.$inferSelect = {
-    id: newId('message'),
+  const request = newMessage({
     organizationId: sender.organizationId,
-    kind: 'user',
     senderId: sender.agentId,
     recipientId: input.to,
     sessionId: '',
-    meetingId: null,
-    inReplyToId: null,
     replyDeadline: new Date(createdAt.getTime() + input.timeoutMs),
-    content: input.content ?? null,
+    content: input.content,
     metadata: input.metadata ?? {},
     createdAt,
-    acknowledgedAt: null,
-  };
+  });
   const deadline = (request.replyDeadline as Date).toISOString();
   // With an Idempotency-Key already used, nothing is checked or written: the first answer replays.
   const fresh = freshKeySql(k);

@@ -1,13 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { type Db, lockStatement } from '../../db';
-import { describeForLog } from '../../error-chain';
-import { newId } from '../../ids';
 import type { messages } from '../../schema';
 import { pairLock } from '../conversations/lock-keys';
+import { newMessage } from '../messages/post-messages';
 import { answerOf } from './apply-answer';
-import { crashed, type DispatchConfig, pushTarget } from './dispatch';
-import { recordAttempt } from './record-attempt';
-import type { Outcome, Target } from './target';
+import { type DispatchConfig, pushOnce, record } from './dispatch';
+import type { Target } from './target';
 
 type Message = typeof messages.$inferSelect;
 
@@ -27,21 +25,15 @@ async function recordOnTimeReply(
   content: unknown,
 ) {
   const { delivery } = target;
-  const reply: Message = {
-    id: newId('message'),
+  const reply = newMessage({
     organizationId: request.organizationId,
-    kind: 'user',
     senderId: request.recipientId,
     recipientId: request.senderId,
     sessionId: request.sessionId,
-    meetingId: null,
     inReplyToId: request.id,
-    replyDeadline: null,
     content,
-    metadata: {},
-    createdAt: new Date(),
     acknowledgedAt: new Date(),
-  };
+  });
   const [, recorded] = await db.batch([
     db.execute(lockStatement([pairLock(request.senderId as string, request.recipientId as string)])),
     db.execute<{ on_time: number }>(sql`
@@ -89,13 +81,8 @@ export async function deliverSyncRequest(
   target: Target,
   request: Message,
 ): Promise<Message | undefined> {
-  const startedAt = new Date();
-  let outcome: Outcome;
-  try {
-    outcome = await pushTarget(db, config, target);
-  } catch (error) {
-    outcome = crashed(target, error);
-  }
+  const attempt = await pushOnce(db, config, target);
+  const { outcome, startedAt } = attempt;
   const answer = outcome.ok && outcome.answer ? answerOf('sync_request', outcome.answer) : null;
   if (answer) {
     const reply = await recordOnTimeReply(db, target, request, startedAt, answer.content).catch(
@@ -103,9 +90,6 @@ export async function deliverSyncRequest(
     );
     if (reply) return reply;
   }
-  await recordAttempt(db, config, { target, startedAt, outcome }).catch((error) => {
-    // The lease ends and the row is due again: nothing is lost, the attempt is just not recorded.
-    console.error(`delivery ${target.delivery.id}: recording failed:`, describeForLog(error));
-  });
+  await record(db, config, attempt);
   return undefined;
 }

@@ -5,7 +5,7 @@ import { describeForLog } from '../../error-chain';
 import { buildPayload } from './build-payload';
 import { claimDeliveries, leaseMs } from './claim-deliveries';
 import { type PushConfig, push, unpushable } from './push';
-import { type RecordConfig, recordAttempt } from './record-attempt';
+import { type Attempt, type RecordConfig, recordAttempt } from './record-attempt';
 import type { AttemptStatus, Outcome, Target } from './target';
 
 export type DispatchConfig = PushConfig & RecordConfig & Pick<Config, 'DISPATCH_CONCURRENCY'>;
@@ -20,7 +20,7 @@ export interface DispatchSummary {
 const MAX_FOLLOW_UP_DEPTH = 4;
 
 /** What to push for this delivery, or why not, and the endpoint's outcome. */
-export async function pushTarget(db: Db, config: PushConfig, target: Target): Promise<Outcome> {
+async function pushTarget(db: Db, config: PushConfig, target: Target): Promise<Outcome> {
   const reason = unpushable(target, config.ALLOW_PRIVATE_ENDPOINTS);
   if (reason) return { ok: false, final: true, responseStatus: null, error: reason };
   if (target.message?.acknowledgedAt) {
@@ -43,33 +43,36 @@ export async function pushTarget(db: Db, config: PushConfig, target: Target): Pr
  * failed attempt like any other, so the row is retried and eventually `dead` instead of being
  * re-claimed forever unrecorded. The details go to the logs only: the attempt is visible to agents.
  */
-export function crashed(target: Target, error: unknown): Outcome {
+function crashed(target: Target, error: unknown): Outcome {
   const { id, attempts } = target.delivery;
   console.error(`delivery ${id} attempt ${attempts} failed on our side:`, describeForLog(error));
   return { ok: false, final: false, responseStatus: null, error: 'internal error while delivering' };
 }
 
-/** One attempt at one claimed delivery: push, then record. Never throws, so one bad row cannot spoil its batch. */
-async function attempt(
+/** Pushes one claimed delivery; never throws (a failure on our side is its outcome). */
+export async function pushOnce(db: Db, config: PushConfig, target: Target): Promise<Attempt> {
+  const startedAt = new Date();
+  try {
+    return { target, startedAt, outcome: await pushTarget(db, config, target) };
+  } catch (error) {
+    return { target, startedAt, outcome: crashed(target, error) };
+  }
+}
+
+/** Records an attempt; never throws, so one bad row cannot spoil its batch. */
+export async function record(
   db: Db,
   config: DispatchConfig,
-  target: Target,
+  attempt: Attempt,
 ): Promise<{ status: AttemptStatus; followUps: string[] }> {
-  const startedAt = new Date();
-  let outcome: Outcome;
   try {
-    outcome = await pushTarget(db, config, target);
-  } catch (error) {
-    outcome = crashed(target, error);
-  }
-  try {
-    return await recordAttempt(db, config, { target, startedAt, outcome });
+    return await recordAttempt(db, config, attempt);
   } catch (error) {
     // Recording with the answer failed: record the attempt as failed, without it.
-    return recordAttempt(db, config, { target, startedAt, outcome: crashed(target, error) }).catch(
+    return recordAttempt(db, config, { ...attempt, outcome: crashed(attempt.target, error) }).catch(
       (failure) => {
         // The lease ends and the row is due again: nothing is lost, the attempt is just not recorded.
-        console.error(`delivery ${target.delivery.id}: recording failed:`, describeForLog(failure));
+        console.error(`delivery ${attempt.target.delivery.id}: recording failed:`, describeForLog(failure));
         return { status: 'failed' as const, followUps: [] };
       },
     );
@@ -93,7 +96,7 @@ export async function deliver(
   await pMap(
     targets,
     async (target) => {
-      const result = await attempt(db, config, target);
+      const result = await record(db, config, await pushOnce(db, config, target));
       summary[result.status] += 1;
       followUps.push(...result.followUps);
     },

@@ -4,7 +4,6 @@ import { type Db, lockKeys, lockStatement, type Queryable, rowFromJson, type Tx 
 import type { Config } from '../../env';
 import { databaseError } from '../../error-chain';
 import { AppError, fail } from '../../errors';
-import { newId } from '../../ids';
 import { jsonValue } from '../../json';
 import {
   agents,
@@ -17,6 +16,7 @@ import {
 } from '../../schema';
 import { meetingView } from '../../views';
 import { outboxRows } from '../deliveries/enqueue-delivery';
+import { newMessage } from '../messages/post-messages';
 
 type Meeting = typeof meetings.$inferSelect;
 type Participant = typeof meetingParticipants.$inferSelect;
@@ -276,21 +276,14 @@ export class MeetingTx {
     content: unknown;
     metadata?: Record<string, unknown>;
   }) {
-    const message: typeof messages.$inferSelect = {
-      id: newId('message'),
+    const message = newMessage({
       organizationId: this.meeting.organizationId,
       kind: input.kind,
       senderId: input.senderId,
-      recipientId: null,
-      sessionId: null,
       meetingId: this.meeting.id,
-      inReplyToId: null,
-      replyDeadline: null,
-      content: input.content ?? null,
+      content: input.content,
       metadata: input.metadata ?? {},
-      createdAt: new Date(),
-      acknowledgedAt: null,
-    };
+    });
     await this.write(this.q.insert(messages).values({ ...message, content: jsonValue(message.content) }));
     await this.event('message_posted', {
       messageId: message.id,

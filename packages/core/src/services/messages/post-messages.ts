@@ -7,6 +7,32 @@ import { agents, type deliveryType, type messageKind, messages } from '../../sch
 import { enqueueDeliveries } from '../deliveries/enqueue-delivery';
 
 type Agent = typeof agents.$inferSelect;
+type Message = typeof messages.$inferSelect;
+
+/**
+ * A message row as it will be stored, made here: ids and times are ours, so a statement can write
+ * it and its response be built before the statement runs. What is not given takes the schema's
+ * defaults (a user message, no session or meeting, not acknowledged).
+ */
+export function newMessage(
+  fields: Pick<Message, 'organizationId' | 'senderId'> &
+    Partial<Omit<Message, 'content'>> & { content: unknown },
+): Message {
+  return {
+    id: newId('message'),
+    kind: 'user',
+    recipientId: null,
+    sessionId: null,
+    meetingId: null,
+    inReplyToId: null,
+    replyDeadline: null,
+    metadata: {},
+    createdAt: new Date(),
+    acknowledgedAt: null,
+    ...fields,
+    content: fields.content ?? null,
+  };
+}
 
 /** The active agents with these ids in this organization; a missing one is 404, a deactivated one 409. */
 export async function loadRecipients(q: Queryable, organizationId: string, ids: string[]): Promise<Agent[]> {

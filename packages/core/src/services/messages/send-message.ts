@@ -13,10 +13,10 @@ import {
   storedKeySql,
 } from '../../idempotency';
 import { newId } from '../../ids';
-import type { messages } from '../../schema';
 import { type MessageView, messageView } from '../../views';
 import { leaseMs, targetsFromJson } from '../deliveries/claim-deliveries';
 import type { Target } from '../deliveries/target';
+import { newMessage } from './post-messages';
 
 export interface SendMessageInput {
   to: string | string[];
@@ -61,21 +61,16 @@ export async function sendMessage(
     request: ['POST /v1/messages', input],
   });
   const createdAt = new Date();
-  const rows: (typeof messages.$inferSelect)[] = recipientIds.map((recipientId) => ({
-    id: newId('message'),
-    organizationId: sender.organizationId,
-    kind: 'user',
-    senderId: sender.agentId,
-    recipientId,
-    sessionId: null,
-    meetingId: null,
-    inReplyToId: null,
-    replyDeadline: null,
-    content: input.content ?? null,
-    metadata: input.metadata ?? {},
-    createdAt,
-    acknowledgedAt: null,
-  }));
+  const rows = recipientIds.map((recipientId) =>
+    newMessage({
+      organizationId: sender.organizationId,
+      senderId: sender.agentId,
+      recipientId,
+      content: input.content,
+      metadata: input.metadata ?? {},
+      createdAt,
+    }),
+  );
   const views = rows.map((row) => messageView(row, null));
   const body: SendMessageBody = Array.isArray(input.to)
     ? { messages: views }
