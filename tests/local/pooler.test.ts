@@ -30,11 +30,6 @@ function useProxy(port: number, pipelineConnect: 'password' | false = 'password'
   neonConfig.pipelineConnect = pipelineConnect;
 }
 
-function credentials(url: string) {
-  const { username, password } = new URL(url);
-  return { user: username, password };
-}
-
 /** Connections PostgreSQL has open to the test database, other than `direct`. */
 async function backendsOnServer(): Promise<number> {
   const { rows } = await direct.query(
@@ -63,7 +58,7 @@ beforeAll(async () => {
   direct = new pg.Client({ connectionString: databaseUrl });
   await direct.connect();
   await direct.query('CREATE TABLE notes (slug text PRIMARY KEY)');
-  proxy = await startWsProxy({ ...credentials(postgresUrl), poolSize: POOL_SIZE });
+  proxy = await startWsProxy({ poolSize: POOL_SIZE });
   useProxy(proxy.port);
 });
 
@@ -153,6 +148,29 @@ describe('connections', () => {
     expect(missing.code).toBe('3D000');
   });
 
+  it("logs in with each client's own role, so PostgreSQL's refusals reach the client with their code", async () => {
+    const role = `limited_${Date.now()}`;
+    await direct.query(`CREATE ROLE ${role} LOGIN PASSWORD 'limited' CONNECTION LIMIT 0`);
+    const limited = new URL(databaseUrl);
+    limited.username = role;
+    limited.password = 'limited';
+    // Over its connection limit: 53300, as PostgreSQL said it (a service answers 503 to that).
+    expect((await rejection(new Pool({ connectionString: limited.href }).query('SELECT 1'))).code).toBe(
+      '53300',
+    );
+    await direct.query(`ALTER ROLE ${role} CONNECTION LIMIT 5`);
+    await direct.query(`GRANT CONNECT ON DATABASE ${name} TO ${role}`);
+    const pool = new Pool({ connectionString: limited.href });
+    const { rows } = await pool.query('SELECT current_user AS role');
+    expect(rows).toEqual([{ role }]);
+    await pool.end();
+    // Once its pool is open, another password for that role is refused before PostgreSQL is asked.
+    limited.password = 'guessed';
+    expect((await rejection(new Pool({ connectionString: limited.href }).query('SELECT 1'))).code).toBe(
+      '28P01',
+    );
+  });
+
   it('drops a backend that closes, and opens another', async () => {
     const pool = new Pool({ connectionString: databaseUrl });
     await pool.query('SELECT 1');
@@ -172,7 +190,7 @@ describe('connections', () => {
   it('closes idle backends, so the database can be dropped', async () => {
     const scratch = `${name}_idle`;
     await admin.query(`CREATE DATABASE ${scratch}`);
-    const quick = await startWsProxy({ ...credentials(databaseUrl), idleTimeoutMs: 200 });
+    const quick = await startWsProxy({ idleTimeoutMs: 200 });
     useProxy(quick.port);
     try {
       const pool = new Pool({ connectionString: databaseUrl.replace(name, scratch) });

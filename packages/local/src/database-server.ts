@@ -32,12 +32,7 @@ export async function startDatabaseServer(
   options: { port?: number; throwaway?: boolean } = {},
 ): Promise<DatabaseServer> {
   const postgres = await startPostgres(dataDir, options);
-  // Clients log in to the proxy's pool with PostgreSQL's own credentials.
-  const { username, password } = new URL(postgres.url('postgres'));
-  const proxy = await startWsProxy({
-    user: decodeURIComponent(username),
-    password: decodeURIComponent(password),
-  });
+  const proxy = await startWsProxy();
   const http = await startSqlHttp();
   return {
     postgres,

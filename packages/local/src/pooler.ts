@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
@@ -112,8 +113,21 @@ export class BackendPool {
 
   constructor(
     private readonly upstream: Upstream,
-    private readonly options: { max: number; idleTimeoutMs: number; onOpened: () => void },
+    private readonly options: {
+      max: number;
+      idleTimeoutMs: number;
+      onOpened: () => void;
+      /** PostgreSQL refused this pool's login (its password, a role's limit) while none is open. */
+      onRefused: () => void;
+    },
   ) {}
+
+  /** A client of this pool must have given the password the pool logs in with. */
+  acceptsPassword(password: string): boolean {
+    const expected = Buffer.from(this.upstream.password);
+    const given = Buffer.from(password);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
 
   get open(): number {
     return this.backends.size;
@@ -179,6 +193,7 @@ export class BackendPool {
       await client.connect();
     } catch (error) {
       this.slotFreed();
+      if (this.backends.size === 0) this.options.onRefused();
       throw error;
     }
     this.parameters = parameters;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { BackendError, type ClientParameters, type DuplexStream, PostgresConnection } from 'pg-gateway';
 import { Writer } from 'pg-protocol/dist/buffer-writer';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { type Backend, BackendPool, type Lessee } from './pooler';
+import { type Backend, BackendPool, type Lessee, type Upstream } from './pooler';
 
 /**
  * Stands in locally for Neon's WebSocket edge and its pooled (pgbouncer, transaction mode)
@@ -15,7 +15,10 @@ import { type Backend, BackendPool, type Lessee } from './pooler';
  * proxy: pg-gateway answers the startup and asks for a cleartext password, as Neon's proxy does (so
  * the driver's `pipelineConnect: 'password'` can send startup, password and first query at once),
  * and the client gets the ParameterStatus a real backend of its database sent. Then each
- * transaction leases a warm backend from that database's pool, and bytes pass unchanged both ways.
+ * transaction leases a warm backend from the pool of its database and role, and bytes pass
+ * unchanged both ways. The pool logs in with the credentials its first client gave, so PostgreSQL
+ * itself judges them (a bad password, a role's connection limit reach the client with their
+ * SQLSTATE); later clients of that pool must give the same password.
  *
  * As behind any transaction-mode pooler, session state ends with the transaction and may reach the
  * backend's next client. So clients must not use SET (SET LOCAL is fine), session advisory locks
@@ -25,9 +28,6 @@ import { type Backend, BackendPool, type Lessee } from './pooler';
  */
 
 export interface WsProxyOptions {
-  /** What clients must present; the pool logs in to PostgreSQL with the same credentials. */
-  user: string;
-  password: string;
   port?: number;
   /** Backends per database; more concurrent transactions wait for one. */
   poolSize?: number;
@@ -57,21 +57,22 @@ export interface WsProxy {
 
 const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
 
-export async function startWsProxy(options: WsProxyOptions): Promise<WsProxy> {
+export async function startWsProxy(options: WsProxyOptions = {}): Promise<WsProxy> {
   const counters = { clientConnections: 0, roundTrips: 0, authExchanges: 0, backendsOpened: 0 };
   const pools = new Map<string, BackendPool>();
-  const poolFor = (host: string, port: number, database: string) => {
-    const key = `${host}:${port}/${database}`;
+  /** The pool of this database and role; undefined when the password is not the pool's. */
+  const poolFor = (upstream: Upstream): BackendPool | undefined => {
+    const key = `${upstream.host}:${upstream.port}/${upstream.database}/${upstream.user}`;
     let pool = pools.get(key);
+    if (pool && !pool.acceptsPassword(upstream.password)) return undefined;
     if (!pool) {
-      pool = new BackendPool(
-        { host, port, database, user: options.user, password: options.password },
-        {
-          max: options.poolSize ?? 20,
-          idleTimeoutMs: options.idleTimeoutMs ?? 10_000,
-          onOpened: () => counters.backendsOpened++,
-        },
-      );
+      pool = new BackendPool(upstream, {
+        max: options.poolSize ?? 20,
+        idleTimeoutMs: options.idleTimeoutMs ?? 10_000,
+        onOpened: () => counters.backendsOpened++,
+        // Credentials PostgreSQL refused: the next client tries its own.
+        onRefused: () => pools.delete(key),
+      });
       pools.set(key, pool);
     }
     return pool;
@@ -88,9 +89,8 @@ export async function startWsProxy(options: WsProxyOptions): Promise<WsProxy> {
     }
     counters.clientConnections++;
     new ClientSession(socket, {
-      options,
       counters,
-      poolFor: (database) => poolFor(host, Number(portText), database),
+      poolFor: (login) => poolFor({ host, port: Number(portText), ...login }),
     });
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
@@ -111,9 +111,8 @@ export async function startWsProxy(options: WsProxyOptions): Promise<WsProxy> {
 }
 
 interface ProxyContext {
-  options: WsProxyOptions;
   counters: Omit<WsProxyStats, 'backendsOpen'>;
-  poolFor: (database: string) => BackendPool;
+  poolFor: (login: Omit<Upstream, 'host' | 'port'>) => BackendPool | undefined;
 }
 
 const SYNC = 0x53; // 'S'
@@ -134,6 +133,7 @@ function fatal(error: unknown): BackendError {
 
 /** One client WebSocket: its startup, then its transactions, each on a leased backend. */
 class ClientSession implements Lessee {
+  private database: string | undefined;
   private pool: BackendPool | undefined;
   private backend: Backend | undefined;
   /** Messages waiting for a backend; the first one starts a lease. */
@@ -146,13 +146,15 @@ class ClientSession implements Lessee {
     private readonly ws: WebSocket,
     private readonly context: ProxyContext,
   ) {
-    const { user, password } = context.options;
     new PostgresConnection(this.duplex(), {
       auth: {
         method: 'password',
-        getClearTextPassword: () => password,
-        validateCredentials: (credentials) =>
-          credentials.username === user && credentials.password === credentials.clearTextPassword,
+        // Not checked here: PostgreSQL judges the password when the pool logs in with it.
+        getClearTextPassword: () => '',
+        validateCredentials: ({ username, password }) => {
+          this.pool = context.poolFor({ database: this.database ?? username, user: username, password });
+          return this.pool !== undefined;
+        },
       },
       onStartup: (state) => this.started(state.clientParams as ClientParameters),
       onAuthenticated: () => this.authenticated(),
@@ -212,7 +214,7 @@ class ClientSession implements Lessee {
   }
 
   private started(parameters: ClientParameters): void {
-    this.pool = this.context.poolFor(parameters.database ?? parameters.user);
+    this.database = parameters.database ?? parameters.user;
     // A client that sent only its startup waits for the password request, then for AuthenticationOk;
     // one that pipelined its password waits only for its first query, which counts itself.
     if (this.received === this.startupLength) {
