@@ -54,8 +54,16 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
-async function importKey(keyBase64: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey('raw', fromBase64(keyBase64), 'AES-GCM', false, ['encrypt', 'decrypt']);
+/** Imported once per isolate and key (ENCRYPTION_KEY does not change under a running isolate). */
+const importedKeys = new Map<string, Promise<CryptoKey>>();
+
+function importKey(keyBase64: string): Promise<CryptoKey> {
+  let key = importedKeys.get(keyBase64);
+  if (!key) {
+    key = crypto.subtle.importKey('raw', fromBase64(keyBase64), 'AES-GCM', false, ['encrypt', 'decrypt']);
+    importedKeys.set(keyBase64, key);
+  }
+  return key;
 }
 
 /** AES-256-GCM; the result is `v1.<iv>.<ciphertext>` in base64. */

@@ -43,10 +43,24 @@ function configureLocal(config: DbConfig): void {
   localConfigured = key;
 }
 
+/**
+ * The HTTP path's drizzle, once per isolate and database: it holds no socket (each query is its own
+ * fetch), so requests may share it, and drizzle's schema is mapped once instead of per request.
+ */
+const httpDatabases = new Map<string, NeonHttpDatabase<typeof schema>>();
+
+function httpDatabase(url: string) {
+  let http = httpDatabases.get(url);
+  if (!http) {
+    http = drizzleHttp({ client: neon(url), schema });
+    httpDatabases.set(url, http);
+  }
+  return http;
+}
+
 /** A database for one request: Workers must not share sockets across requests. Close it when done. */
 export function openDb(config: DbConfig): { db: Db; close: () => Promise<void> } {
   configureLocal(config);
-  const http = drizzleHttp({ client: neon(config.DATABASE_URL), schema });
   let pool: Pool | undefined;
   const transaction: WsDatabase['transaction'] = (run, options) => {
     if (!pool) {
@@ -56,8 +70,10 @@ export function openDb(config: DbConfig): { db: Db; close: () => Promise<void> }
     }
     return drizzleWs({ client: pool, schema }).transaction(run, options);
   };
+  // This request's transactions on top of the shared HTTP database (its methods by prototype).
+  const db = Object.assign(Object.create(httpDatabase(config.DATABASE_URL)), { transaction }) as Db;
   return {
-    db: Object.assign(http, { transaction }) as unknown as Db,
+    db,
     close: async () => {
       await pool?.end();
     },

@@ -69,22 +69,29 @@ export async function statementKey(scope: IdempotencyScope): Promise<StatementKe
 /** The columns a keyed statement returns about the key: set when the key was used before. */
 export type StoredKeyColumns = { request_hash: string | null; response_body: unknown };
 
+// Without a key these reduce to constants, so a request without one plans none of it.
+
 /** SQL: the stored key's row (`request_hash, response_body`), none without a key or before its first use. */
-export const storedKeySql = (k: StatementKey) => sql`
-  SELECT request_hash, response_body FROM idempotency_keys
-  WHERE principal_id = ${k.principalId} AND key = ${k.key}`;
+export const storedKeySql = (k: StatementKey) =>
+  k.key === null
+    ? sql`SELECT NULL::text AS request_hash, NULL::jsonb AS response_body WHERE false`
+    : sql`SELECT request_hash, response_body FROM idempotency_keys
+          WHERE principal_id = ${k.principalId} AND key = ${k.key}`;
 
 /** SQL: true when the request carries no key, or one not used before (then the statement writes). */
-export const freshKeySql = (k: StatementKey) => sql`NOT EXISTS (${storedKeySql(k)})`;
+export const freshKeySql = (k: StatementKey) =>
+  k.key === null ? sql`true` : sql`NOT EXISTS (${storedKeySql(k)})`;
 
 /**
- * SQL: records the key with its response `body`, for each row of `from` (a FROM clause with its
- * WHERE, one row when the write happens), unless the request carries no key. Without
- * ON CONFLICT: a concurrent twin fails on the key and `runKeyed` replays the first response.
+ * SQL for a CTE: records the key with its response `body`, for each row of `from` (a FROM clause
+ * with its WHERE, one row when the write happens); nothing without a key. Without ON CONFLICT: a
+ * concurrent twin fails on the key and `runKeyed` replays the first response.
  */
-export const recordKeySql = (k: StatementKey, body: SQL, from: SQL) => sql`
-  INSERT INTO idempotency_keys (principal_id, key, request_hash, response_body)
-  SELECT ${k.principalId}, ${k.key}, ${k.requestHash}, ${body} ${from} AND ${k.key}::text IS NOT NULL`;
+export const recordKeySql = (k: StatementKey, body: SQL, from: SQL) =>
+  k.key === null
+    ? sql`SELECT 1`
+    : sql`INSERT INTO idempotency_keys (principal_id, key, request_hash, response_body)
+          SELECT ${k.principalId}, ${k.key}, ${k.requestHash}, ${body} ${from}`;
 
 /**
  * Runs a statement (or batch) that records its own key (`freshKeySql`, `recordKeySql`) and returns

@@ -8,6 +8,25 @@ export type PushConfig = Pick<Config, 'DELIVERY_TIMEOUT_MS' | 'ALLOW_PRIVATE_END
 
 const MAX_ANSWER_BYTES = 256 * 1024;
 
+/**
+ * Signers by sealed secret, so a busy agent's secret is not decrypted for every push; a rotation
+ * seals a new secret, which is a new entry. Bounded: the oldest go first.
+ */
+const signers = new Map<string, Promise<Webhook>>();
+const MAX_SIGNERS = 1000;
+
+function signerFor(sealed: string, encryptionKey: string): Promise<Webhook> {
+  let signer = signers.get(sealed);
+  if (!signer) {
+    if (signers.size >= MAX_SIGNERS) signers.delete(signers.keys().next().value as string);
+    signer = decryptSecret(sealed, encryptionKey).then((secret) => new Webhook(secret));
+    // A secret that does not decrypt is not kept: each attempt fails on its own.
+    signer.catch(() => signers.delete(sealed));
+    signers.set(sealed, signer);
+  }
+  return signer;
+}
+
 /** Why this delivery cannot be pushed at all, if it cannot. */
 export function unpushable({ agent }: Target, allowPrivate: boolean): string | null {
   if (agent.status !== 'active') return 'agent is deactivated';
@@ -51,9 +70,9 @@ async function readAnswer(response: Response): Promise<string> {
 export async function push(target: Target, payload: object, config: PushConfig): Promise<Outcome> {
   const url = target.agent.endpointUrl as string;
   const body = JSON.stringify(payload);
-  const secret = await decryptSecret(target.agent.signingSecretEncrypted, config.ENCRYPTION_KEY);
+  const signer = await signerFor(target.agent.signingSecretEncrypted, config.ENCRYPTION_KEY);
   const sentAt = new Date();
-  const signature = new Webhook(secret).sign(target.delivery.id, sentAt, body);
+  const signature = signer.sign(target.delivery.id, sentAt, body);
   let response: Response;
   try {
     response = await fetch(url, {

@@ -37,6 +37,19 @@ function nextState(config: RecordConfig, { target, outcome }: Attempt) {
 async function recordStatement(q: Queryable, attempt: Attempt, state: ReturnType<typeof nextState>) {
   const { target, outcome, startedAt } = attempt;
   const { delivery } = target;
+  // Only the parts this outcome needs: each one is planned on every run.
+  const acknowledged = outcome.ok
+    ? sql`, acknowledged AS (
+        UPDATE messages SET acknowledged_at = now()
+        WHERE acknowledged_at IS NULL AND id IN (SELECT message_id FROM updated)
+      )`
+    : sql``;
+  const disabled = outcome.gone
+    ? sql`, disabled AS (
+        UPDATE agents SET endpoint_disabled_at = now()
+        WHERE id = ${target.agent.id} AND endpoint_url = ${outcome.gone}
+      )`
+    : sql``;
   const { rows } = await q.execute<{ current: number }>(sql`
     WITH updated AS (
       UPDATE deliveries
@@ -50,13 +63,7 @@ async function recordStatement(q: Queryable, attempt: Attempt, state: ReturnType
       INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, response_status, error)
       VALUES (${delivery.id}, ${delivery.attempts}, ${startedAt.toISOString()}::timestamptz,
               ${Date.now() - startedAt.getTime()}, ${outcome.responseStatus}, ${outcome.error})
-    ), acknowledged AS (
-      UPDATE messages SET acknowledged_at = now()
-      WHERE ${outcome.ok} AND acknowledged_at IS NULL AND id IN (SELECT message_id FROM updated)
-    ), disabled AS (
-      UPDATE agents SET endpoint_disabled_at = now()
-      WHERE id = ${target.agent.id} AND endpoint_url = ${outcome.gone ?? null}
-    )
+    )${acknowledged}${disabled}
     SELECT count(*)::int AS current FROM updated`);
   return Number(rows[0]?.current ?? 0) > 0;
 }

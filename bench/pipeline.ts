@@ -1,0 +1,103 @@
+import type { Endpoint } from './endpoint';
+import { burst, type Cpu, cpuDelta, type Latency, latency, paced } from './measure';
+
+/** A way to get a message from a sender to an agent's endpoint: the peer's or the service's. */
+export interface Pipeline {
+  /** Sends message `content: {seq}` to the endpoint agent; resolves once accepted (2xx). */
+  send: (seq: number) => Promise<void>;
+  endpoint: Endpoint;
+  /** What runs each second in production when deliveries lag (the service's sweeper clock). */
+  sweep?: () => Promise<void>;
+}
+
+// Sequence numbers are never reused across phases, so a late redelivery cannot pass for a new receipt.
+let nextSeq = 0;
+const takeSeqs = (count: number) => {
+  const first = nextSeq;
+  nextSeq += count;
+  return first;
+};
+
+/**
+ * Waits for `count` unique webhook-ids, letting the sweeper run every second meanwhile as its
+ * clock would. False if they did not all arrive within `timeoutMs`.
+ */
+async function waitDelivered(pipeline: Pipeline, count: number, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    if (await pipeline.endpoint.waitFor(count, Math.min(1000, left))) return true;
+    await pipeline.sweep?.();
+  }
+}
+
+export interface Throughput {
+  messages: number;
+  failedSends: number;
+  delivered: number;
+  rejectedSignatures: number;
+  acceptedPerSec: number;
+  deliveredPerSec: number;
+  /** CPU milliseconds per delivered message, from the first send to the last receipt. */
+  cpuMsPerMessage: Cpu;
+}
+
+/** `messages` sent by `concurrency` senders at once: how fast they are accepted, then delivered. */
+export async function throughput(
+  pipeline: Pipeline,
+  options: { messages: number; concurrency: number; timeoutMs: number; cpu: () => Cpu },
+): Promise<Throughput> {
+  const { endpoint } = pipeline;
+  endpoint.reset();
+  const first = takeSeqs(options.messages);
+  const cpuBefore = options.cpu();
+  const start = performance.now();
+  const { failed } = await burst(options.messages, options.concurrency, (i) => pipeline.send(first + i));
+  const acceptedMs = performance.now() - start;
+  await waitDelivered(pipeline, options.messages - failed, options.timeoutMs);
+  const cpuAfter = options.cpu();
+  const delivered = endpoint.delivered();
+  const lastReceipt = Math.max(start, ...endpoint.receivedAt.values());
+  return {
+    messages: options.messages,
+    failedSends: failed,
+    delivered,
+    rejectedSignatures: endpoint.rejected(),
+    acceptedPerSec: ((options.messages - failed) * 1000) / acceptedMs,
+    deliveredPerSec: delivered ? (delivered * 1000) / (lastReceipt - start) : 0,
+    cpuMsPerMessage: cpuDelta(cpuBefore, cpuAfter, delivered),
+  };
+}
+
+export interface PacedLatency extends Latency {
+  messages: number;
+  perSecond: number;
+  failedSends: number;
+  rejectedSignatures: number;
+}
+
+/** Send-to-POST latency at a steady rate: from the start of the send to the endpoint's receipt. */
+export async function pacedLatency(
+  pipeline: Pipeline,
+  options: { messages: number; perSecond: number; timeoutMs: number },
+): Promise<PacedLatency> {
+  const { endpoint } = pipeline;
+  endpoint.reset();
+  const first = takeSeqs(options.messages);
+  const { sentAt, failed } = await paced(options.messages, options.perSecond, (i) =>
+    pipeline.send(first + i),
+  );
+  await waitDelivered(pipeline, options.messages - failed, options.timeoutMs);
+  const samples = sentAt.flatMap((at, i) => {
+    const received = endpoint.receivedAt.get(first + i);
+    return received === undefined ? [] : [received - at];
+  });
+  return {
+    ...latency(samples),
+    messages: options.messages,
+    perSecond: options.perSecond,
+    failedSends: failed,
+    rejectedSignatures: endpoint.rejected(),
+  };
+}
