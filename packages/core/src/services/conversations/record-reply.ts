@@ -1,8 +1,7 @@
 import { and, desc, eq, isNotNull } from 'drizzle-orm';
 import type { Tx } from '../../db';
 import { fail } from '../../errors';
-import { messages, sessions } from '../../schema';
-import { findAgent } from '../agents/find-agent';
+import { agents, messages, sessions } from '../../schema';
 import { postMessages } from '../messages/post-messages';
 import { isUniqueViolation } from '../unique-violation';
 import { expireWaits } from './expire-waits';
@@ -23,16 +22,17 @@ export interface ReplyInput {
 
 type Session = typeof sessions.$inferSelect;
 
-/** The sync request a reply answers, addressed to the replying agent in this session. */
+/** The sync request a reply answers, addressed to the replying agent in this session, with its sender. */
 async function findRequest(tx: Tx, session: Session, input: ReplyInput) {
   const requestId =
     input.requestId ??
     (session.status === 'waiting' && session.waiterId !== input.agentId
       ? (session.pendingRequestId as string)
       : undefined);
-  const [request] = await tx
-    .select()
+  const [found] = await tx
+    .select({ request: messages, sender: agents })
     .from(messages)
+    .innerJoin(agents, eq(agents.id, messages.senderId))
     .where(
       and(
         eq(messages.sessionId, session.id),
@@ -43,7 +43,7 @@ async function findRequest(tx: Tx, session: Session, input: ReplyInput) {
     )
     .orderBy(desc(messages.id))
     .limit(1);
-  return request;
+  return found;
 }
 
 /**
@@ -62,20 +62,14 @@ export async function recordReply(tx: Tx, attemptLimit: number, input: ReplyInpu
   if (!session || (session.agentA !== input.agentId && session.agentB !== input.agentId)) {
     throw fail.notFound('session', input.sessionId);
   }
-  const request = await findRequest(tx, session, input);
-  if (!request?.senderId) {
+  const found = await findRequest(tx, session, input);
+  if (!found) {
     if (input.requestId) throw fail.notFound('message', input.requestId);
     if (session.status === 'ended') throw fail.conflict('session_ended', `Session ${session.id} has ended.`);
     throw fail.conflict('no_pending_request', 'There is no request addressed to you to reply to.');
   }
-  const [existing] = await tx
-    .select({ id: messages.id })
-    .from(messages)
-    .where(eq(messages.inReplyToId, request.id));
-  if (existing) throw fail.conflict('already_replied', `Request ${request.id} was already answered.`);
-
+  const { request, sender } = found;
   const onTime = session.pendingRequestId === request.id;
-  const sender = await findAgent(tx, input.organizationId, request.senderId);
   let posted: Awaited<ReturnType<typeof postMessages>>;
   try {
     posted = await postMessages(tx, attemptLimit, {
@@ -90,7 +84,10 @@ export async function recordReply(tx: Tx, attemptLimit: number, input: ReplyInpu
       inReplyToId: request.id,
     });
   } catch (error) {
-    if (isUniqueViolation(error, 'messages_one_reply_key')) throw fail.conflict('already_replied');
+    // One reply per request: the unique index decides, also between two replies at once.
+    if (isUniqueViolation(error, 'messages_one_reply_key')) {
+      throw fail.conflict('already_replied', `Request ${request.id} was already answered.`);
+    }
     throw error;
   }
   if (onTime) {

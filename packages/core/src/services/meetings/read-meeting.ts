@@ -7,12 +7,12 @@ import { pollUntil } from '../../poll';
 import { meetingEvents, meetingParticipants, meetings, messages } from '../../schema';
 import { eventView, meetingView } from '../../views';
 import { viewMessages } from '../messages/view-messages';
-import { MeetingTx } from './meeting-tx';
-import { organizationOf } from './with-meeting';
+import { changeMeeting, organizationOf } from './with-meeting';
 
 /**
- * Applies the meeting's overdue turns if it has any (cheap check first, lock only when needed).
- * Returns the outbox ids this produced, or null when nothing was overdue.
+ * Applies the meeting's overdue turns if it has any (cheap check first; then one load and one
+ * batch for up to MAX_CATCH_UP turns). Returns the outbox ids this produced, or null when nothing
+ * was overdue.
  */
 export async function catchUp(
   db: Db,
@@ -27,9 +27,10 @@ export async function catchUp(
       and(eq(meetings.id, meetingId), eq(meetings.status, 'active'), sql`${meetings.turnEndsAt} <= now()`),
     );
   if (!overdue) return null;
-  return db.transaction(
-    async (tx) => (await MeetingTx.open(tx, config, organizationId, meetingId)).deliveryIds,
-  );
+  const caughtUp = await changeMeeting(db, config, { organizationId, meetingId }, async () => ({}), {
+    optimistic: true,
+  });
+  return caughtUp.deliveryIds;
 }
 
 /**

@@ -2,11 +2,11 @@ import { sql } from 'drizzle-orm';
 import type { Db } from '../../db';
 import type { Config } from '../../env';
 import { describeForLog } from '../../error-chain';
-import { MeetingTx } from './meeting-tx';
+import { changeMeeting } from './with-meeting';
 
 /**
  * The sweeper's part: finds active meetings whose turn is overdue (one indexed query) and applies
- * their timeouts under each meeting's lock, one transaction per meeting, so one slow or broken
+ * their timeouts, one load and one batch per meeting (`changeMeeting`), so one slow or broken
  * meeting holds up none of the others. `more` says a full batch was found: go again at once.
  */
 export async function sweepMeetings(
@@ -22,11 +22,9 @@ export async function sweepMeetings(
   let failed = 0;
   for (const row of rows) {
     try {
-      deliveryIds.push(
-        ...(await db.transaction(
-          async (tx) => (await MeetingTx.open(tx, config, row.organization_id, row.id)).deliveryIds,
-        )),
-      );
+      const target = { organizationId: row.organization_id, meetingId: row.id };
+      const caughtUp = await changeMeeting(db, config, target, async () => ({}), { optimistic: true });
+      deliveryIds.push(...caughtUp.deliveryIds);
     } catch (error) {
       failed += 1;
       console.error(`sweep: meeting ${row.id} could not be advanced:`, describeForLog(error));
