@@ -105,7 +105,7 @@ export async function startPeer(postgres: LocalPostgres): Promise<Pipeline & { s
     send: async (seq) => {
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'accept-encoding': 'identity' },
         body: JSON.stringify({ to: 'endpoint-agent', content: { seq } }),
       });
       await response.body?.cancel();

@@ -82,6 +82,9 @@ export async function startService(server: DatabaseServer, workDir: string): Pro
     const response = await fetch(`${workers.apiUrl}${path}`, {
       method,
       headers: {
+        // As the peer is called: miniflare, like Cloudflare's edge, gzips JSON for a client that
+        // accepts it, and inflating every answer would be the load generator's cost, not ours.
+        'accept-encoding': 'identity',
         ...(token && { authorization: `Bearer ${token}` }),
         ...(body !== undefined && { 'content-type': 'application/json' }),
       },
