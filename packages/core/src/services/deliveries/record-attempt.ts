@@ -29,43 +29,21 @@ function nextState(config: RecordConfig, { target, outcome }: Attempt) {
 }
 
 /**
- * Records an attempt in one statement: the attempt row, the delivery's new state, the message's
- * acknowledgement (a 2xx from the endpoint acknowledges it) and a 410's disabling of the endpoint.
- * Conditional on the claim: if our lease ran out and someone re-claimed, theirs is the word, and
- * this attempt adds nothing but its own record. True when the claim was still ours.
+ * Records an attempt in one statement (`am_record_attempt`, migration 0005): the attempt row, the
+ * delivery's new state, the message's acknowledgement (a 2xx from the endpoint acknowledges it)
+ * and a 410's disabling of the endpoint. Conditional on the claim: if our lease ran out and
+ * someone re-claimed, theirs is the word, and this attempt adds nothing but its own record. True
+ * when the claim was still ours.
  */
 async function recordStatement(q: Queryable, attempt: Attempt, state: ReturnType<typeof nextState>) {
   const { target, outcome, startedAt } = attempt;
   const { delivery } = target;
-  // Only the parts this outcome needs: each one is planned on every run.
-  const acknowledged = outcome.ok
-    ? sql`, acknowledged AS (
-        UPDATE messages SET acknowledged_at = now()
-        WHERE acknowledged_at IS NULL AND id IN (SELECT message_id FROM updated)
-      )`
-    : sql``;
-  const disabled = outcome.gone
-    ? sql`, disabled AS (
-        UPDATE agents SET endpoint_disabled_at = now()
-        WHERE id = ${target.agent.id} AND endpoint_url = ${outcome.gone}
-      )`
-    : sql``;
-  const { rows } = await q.execute<{ current: number }>(sql`
-    WITH updated AS (
-      UPDATE deliveries
-      SET status = ${state.status},
-          last_error = ${outcome.error},
-          delivered_at = ${outcome.ok ? sql`now()` : sql`NULL`},
-          next_attempt_at = now() + make_interval(secs => ${state.retryInMs / 1000})
-      WHERE id = ${delivery.id} AND attempts = ${delivery.attempts} AND status IN ('queued', 'failed')
-      RETURNING message_id
-    ), attempt AS (
-      INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, response_status, error)
-      VALUES (${delivery.id}, ${delivery.attempts}, ${startedAt.toISOString()}::timestamptz,
-              ${Date.now() - startedAt.getTime()}, ${outcome.responseStatus}, ${outcome.error})
-    )${acknowledged}${disabled}
-    SELECT count(*)::int AS current FROM updated`);
-  return Number(rows[0]?.current ?? 0) > 0;
+  const { rows } = await q.execute<{ current: boolean }>(sql`
+    SELECT am_record_attempt(
+      ${delivery.id}, ${delivery.attempts}, ${state.status}, ${outcome.error}, ${outcome.ok},
+      ${state.retryInMs / 1000}, ${startedAt.toISOString()}::timestamptz, ${Date.now() - startedAt.getTime()},
+      ${outcome.responseStatus}, ${target.agent.id}, ${outcome.gone ?? null}) AS current`);
+  return rows[0]?.current === true;
 }
 
 /** A refused answer (already replied, turn expired) is noted on the attempt and the delivery. */

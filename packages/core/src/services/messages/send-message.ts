@@ -1,17 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { authorizedSql, requireKind } from '../../auth';
+import { requireKind } from '../../auth';
 import type { Ctx } from '../../context';
 import { textArray } from '../../db';
 import { fail } from '../../errors';
-import {
-  freshKeySql,
-  recordKeySql,
-  runKeyed,
-  type StoredKeyColumns,
-  type StoredResponse,
-  statementKey,
-  storedKeySql,
-} from '../../idempotency';
+import { runKeyed, type StoredKeyColumns, type StoredResponse, statementKey } from '../../idempotency';
 import { newId } from '../../ids';
 import { type MessageView, messageView } from '../../views';
 import { leaseMs, targetsFromJson } from '../deliveries/claim-deliveries';
@@ -42,9 +34,10 @@ type SendRow = StoredKeyColumns & {
 
 /**
  * One-way message: one message per recipient, each kept in the recipient's inbox and pushed to
- * its endpoint if it has one. One statement does it all: the caller's key and the recipients
- * checked, messages and outbox rows written, the idempotency key and its response recorded (the
- * response is known before the statement runs: ids and times are made here). A fan-out no wider
+ * its endpoint if it has one. One statement (`am_send_message`, migration 0005) does it all: the
+ * caller's key and the recipients checked, messages and outbox rows written, the idempotency key
+ * and its response recorded (the response is known before the statement runs: ids and times are
+ * made here). A fan-out no wider
  * than a Worker's connection limit is inserted already claimed, for this invocation to push after
  * responding; a wider one is due at once for the dispatcher.
  */
@@ -79,41 +72,14 @@ export async function sendMessage(
 
   const keyed = await runKeyed<SendMessageBody, SendRow>(ctx.db, k, async () => {
     const { rows: result } = await ctx.db.execute<SendRow>(sql`
-      WITH caller AS (
-        SELECT ${authorizedSql(sender)} AS live
-      ), recipient AS (
-        SELECT t.ord, t.recipient_id, t.message_id, t.delivery_id, a.status, to_jsonb(a) AS agent,
-               a.endpoint_url IS NOT NULL AND a.endpoint_disabled_at IS NULL AS pushable
-        FROM unnest(${textArray(recipientIds)}, ${textArray(rows.map((row) => row.id))},
-                    ${textArray(rows.map(() => newId('delivery')))})
-             WITH ORDINALITY AS t(recipient_id, message_id, delivery_id, ord)
-        LEFT JOIN agents a ON a.id = t.recipient_id AND a.organization_id = ${sender.organizationId}
-      ), accepted AS (
-        SELECT (SELECT live FROM caller) AND ${freshKeySql(k)}
-               AND bool_and(coalesce(status = 'active', false)) AS ok
-        FROM recipient
-      ), idempotency AS (
-        ${recordKeySql(k, sql`${JSON.stringify(body)}::jsonb`, sql`FROM accepted WHERE ok`)}
-      ), inserted AS (
-        INSERT INTO messages (id, organization_id, kind, sender_id, recipient_id, content, metadata, created_at)
-        SELECT message_id, ${sender.organizationId}, 'user', ${sender.agentId}, recipient_id,
-               ${JSON.stringify(input.content ?? null)}::jsonb, ${JSON.stringify(input.metadata ?? {})}::jsonb,
-               ${createdAt.toISOString()}::timestamptz
-        FROM recipient WHERE (SELECT ok FROM accepted)
-      ), outbox AS (
-        INSERT INTO deliveries (id, organization_id, agent_id, type, message_id, attempt_limit, attempts, next_attempt_at)
-        SELECT delivery_id, ${sender.organizationId}, recipient_id, 'message', message_id,
-               ${ctx.config.MAX_DELIVERY_ATTEMPTS}, ${claim ? 1 : 0},
-               now() + make_interval(secs => ${claim ? leaseMs(ctx.config) / 1000 : 0})
-        FROM recipient WHERE pushable AND (SELECT ok FROM accepted)
-        RETURNING *
-      )
-      SELECT r.recipient_id, r.status, r.agent, to_jsonb(o) AS delivery, e.request_hash, e.response_body
-      FROM recipient r
-      CROSS JOIN caller
-      LEFT JOIN outbox o ON o.id = r.delivery_id
-      LEFT JOIN (${storedKeySql(k)}) e ON true
-      ORDER BY r.ord`);
+      SELECT recipient_id, status, agent, delivery, stored_hash AS request_hash, stored_response AS response_body
+      FROM am_send_message(
+        ${sender.verified ? null : sender.keyHash}, ${sender.organizationId}, ${sender.agentId},
+        ${textArray(recipientIds)}, ${textArray(rows.map((row) => row.id))},
+        ${textArray(rows.map(() => newId('delivery')))},
+        ${JSON.stringify(input.content ?? null)}::jsonb, ${JSON.stringify(input.metadata ?? {})}::jsonb,
+        ${createdAt.toISOString()}::timestamptz, ${ctx.config.MAX_DELIVERY_ATTEMPTS}, ${claim},
+        ${leaseMs(ctx.config) / 1000}, ${k.key}, ${k.requestHash}, ${JSON.stringify(body)}::jsonb)`);
     return result;
   });
   if ('replay' in keyed) return { ...keyed.replay, claimed: [], deliveryIds: [] };
