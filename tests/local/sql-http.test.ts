@@ -1,31 +1,24 @@
-import { randomUUID } from 'node:crypto';
 import { NeonDbError, type NeonQueryFunction, neon, neonConfig } from '@neondatabase/serverless';
 import { sql as dsql, eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/neon-http';
 import { integer, pgTable, serial, text, timestamp } from 'drizzle-orm/pg-core';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SqlHttpServer, startSqlHttp } from '../../packages/local/src/sql-http';
+import { rejection, scratchDatabase } from '../helpers/database';
 
 // The local stand-in for Neon's HTTP endpoint, checked through the real driver (`neon()`) and
 // drizzle's neon-http on top of it: what they send and how they read the answers.
 
-const name = `t_sqlhttp_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
 let server: SqlHttpServer;
 let databaseUrl: string;
-let admin: pg.Client;
+let drop: () => Promise<void>;
 /** A plain session on the test database, beside the server's pools. */
 let direct: pg.Client;
 let sql: NeonQueryFunction<false, false>;
 
 beforeAll(async () => {
-  const { postgresUrl } = inject('stack');
-  admin = new pg.Client({ connectionString: postgresUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  databaseUrl = postgresUrl.replace(/\/postgres$/, `/${name}`);
-  direct = new pg.Client({ connectionString: databaseUrl });
-  await direct.connect();
+  ({ databaseUrl, direct, drop } = await scratchDatabase('t_sqlhttp'));
   await direct.query(`CREATE TABLE notes (
     id serial PRIMARY KEY,
     slug text NOT NULL,
@@ -41,19 +34,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  await direct?.end();
   // The server's pools are gone, so the database can be dropped without force.
-  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-  await admin.end();
+  await drop();
 });
-
-/** The error a promise rejects with (fails the test if it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<any> {
-  return promise.then(
-    () => expect.fail('expected a rejection'),
-    (error) => error,
-  );
-}
 
 /** Rows with these slugs, as another session sees them (only committed work). */
 async function countSlugs(...slugs: string[]): Promise<number> {
