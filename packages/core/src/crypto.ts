@@ -41,9 +41,13 @@ export function generateSigningSecret(): string {
   return `whsec_${toBase64(crypto.getRandomValues(new Uint8Array(32)))}`;
 }
 
+const hexOfByte = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 export async function sha256Hex(text: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  let hex = '';
+  for (const byte of digest) hex += hexOfByte[byte];
+  return hex;
 }
 
 /** Compares two strings in time that depends only on their length. */

@@ -6,14 +6,9 @@ import { pairLock } from '../conversations/lock-keys';
 import { recordReply } from '../conversations/record-reply';
 import { MeetingTx } from '../meetings/meeting-tx';
 import { speakInMeeting } from '../meetings/speak';
+import { answerField } from './target';
 
 type Delivery = typeof deliveries.$inferSelect;
-
-/** The field of a 2xx body that answers each kind of delivery. */
-const answerField: Partial<Record<Delivery['type'], string>> = {
-  sync_request: 'reply',
-  meeting_turn: 'speech',
-};
 
 /** Whether an endpoint's 2xx body carries an answer: `{reply}` to a sync_request, `{speech}` to a meeting_turn. */
 export function answerOf(type: Delivery['type'], body: string): { content: unknown } | null {

@@ -2,11 +2,12 @@ import { Webhook } from 'standardwebhooks';
 import { decryptSecret } from '../../crypto';
 import { checkEndpointUrl } from '../../endpoint-url';
 import type { Config } from '../../env';
-import type { Outcome, Target } from './target';
+import { answerField, type Outcome, type Target } from './target';
 
 export type PushConfig = Pick<Config, 'DELIVERY_TIMEOUT_MS' | 'ALLOW_PRIVATE_ENDPOINTS' | 'ENCRYPTION_KEY'>;
 
 const MAX_ANSWER_BYTES = 256 * 1024;
+const decoder = new TextDecoder();
 
 /**
  * Signers by sealed secret, so a busy agent's secret is not decrypted for every push; a rotation
@@ -63,7 +64,7 @@ async function readAnswer(response: Response): Promise<string> {
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return new TextDecoder().decode(bytes);
+  return decoder.decode(bytes);
 }
 
 /** POSTs the payload to the agent's endpoint, signed (Standard Webhooks, `webhook-id` = delivery id). */
@@ -101,6 +102,11 @@ export async function push(target: Target, payload: object, config: PushConfig):
     };
   }
   if (response.ok) {
+    // Only a sync request or a meeting turn can be answered; any other body goes unread.
+    if (!answerField[target.delivery.type]) {
+      await response.body?.cancel().catch(() => {});
+      return { ok: true, final: true, responseStatus: response.status, error: null };
+    }
     const answer = await readAnswer(response).catch(() => '');
     return { ok: true, final: true, responseStatus: response.status, error: null, answer };
   }

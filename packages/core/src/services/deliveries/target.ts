@@ -24,3 +24,9 @@ export interface Outcome {
 }
 
 export type AttemptStatus = 'delivered' | 'failed' | 'dead';
+
+/** The field of a 2xx body that answers each kind of delivery that may be answered. */
+export const answerField: Partial<Record<Target['delivery']['type'], string>> = {
+  sync_request: 'reply',
+  meeting_turn: 'speech',
+};
