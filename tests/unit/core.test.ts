@@ -8,6 +8,7 @@ import {
   generateEncryptionKey,
   generateToken,
   loadConfig,
+  pollUntil,
   retryDelayMs,
   sha256Hex,
 } from '@agent-messaging/core';
@@ -114,5 +115,53 @@ describe('describeForLog', () => {
     expect(line).toContain('(in DrizzleQueryError)');
     expect(line).not.toContain('SECRET');
     expect(databaseError(outer)?.code).toBe('23505');
+  });
+});
+
+describe('pollUntil', () => {
+  it('checks at once, then backs off until a value or the deadline', async () => {
+    let checks = 0;
+    const value = await pollUntil(async () => (++checks === 3 ? 'found' : undefined), Date.now() + 5_000, {
+      initialMs: 5,
+      maxMs: 10,
+    });
+    expect(value).toBe('found');
+    expect(checks).toBe(3);
+    let tries = 0;
+    const none = await pollUntil(
+      async () => {
+        tries++;
+        return undefined;
+      },
+      Date.now() + 30,
+      { initialMs: 5, maxMs: 5 },
+    );
+    expect(none).toBeUndefined();
+    expect(tries).toBeGreaterThan(1);
+  });
+
+  it('with firstLookAfterWake, looks first when the work it waits for settles, not before', async () => {
+    let settle: (value: unknown) => void = () => {};
+    const wake = new Promise((resolve) => {
+      settle = resolve;
+    });
+    const looks: number[] = [];
+    let done = false;
+    const started = Date.now();
+    const polled = pollUntil(
+      async () => {
+        looks.push(Date.now() - started);
+        return done ? 'reply' : undefined;
+      },
+      Date.now() + 5_000,
+      { initialMs: 1_000, maxMs: 1_000, wake, firstLookAfterWake: true },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(looks).toEqual([]);
+    done = true;
+    settle(undefined);
+    expect(await polled).toBe('reply');
+    expect(looks).toHaveLength(1);
+    expect(looks[0]).toBeLessThan(1_000);
   });
 });
