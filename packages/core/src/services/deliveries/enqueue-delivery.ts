@@ -16,7 +16,7 @@ export interface DeliverySubject {
 }
 
 /** True when the agent has an endpoint we may push to. */
-export function canPush(agent: Recipient): boolean {
+function canPush(agent: Recipient): boolean {
   return agent.endpointUrl !== null && agent.endpointDisabledAt === null;
 }
 
