@@ -1,8 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { type Db, lockStatement } from '../../db';
+import { describeForLog } from '../../error-chain';
 import type { messages } from '../../schema';
 import { pairLock } from '../conversations/lock-keys';
 import { newMessage } from '../messages/post-messages';
+import { isUniqueViolation } from '../unique-violation';
 import { answerOf } from './apply-answer';
 import { type DispatchConfig, pushOnce, record } from './dispatch';
 import type { Target } from './target';
@@ -85,9 +87,16 @@ export async function deliverSyncRequest(
   const { outcome, startedAt } = attempt;
   const answer = outcome.ok && outcome.answer ? answerOf('sync_request', outcome.answer) : null;
   if (answer) {
-    const reply = await recordOnTimeReply(db, target, request, startedAt, answer.content).catch(
-      () => undefined,
-    );
+    const reply = await recordOnTimeReply(db, target, request, startedAt, answer.content).catch((error) => {
+      // A reply stored first by another path is expected; anything else is worth a log line.
+      if (!isUniqueViolation(error, 'messages_one_reply_key')) {
+        console.error(
+          `delivery ${target.delivery.id}: recording the inline reply failed:`,
+          describeForLog(error),
+        );
+      }
+      return undefined;
+    });
     if (reply) return reply;
   }
   await record(db, config, attempt);
