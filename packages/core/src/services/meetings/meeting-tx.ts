@@ -39,7 +39,7 @@ export function isMeetingChanged(error: unknown): boolean {
 
 type Member = { participant: Record<string, unknown>; agent: Record<string, unknown> };
 
-/** Overdue turns applied in one transaction at most (only an outage leaves more behind). */
+/** Overdue turns applied in one transaction or batch at most (only an outage leaves more behind). */
 export const MAX_CATCH_UP = 100;
 
 /** A participant as invited: no join order until it attends. */
@@ -63,7 +63,7 @@ type Write = PromiseLike<unknown> & BatchItem<'pg'>;
  * - `open` in a transaction, under the meeting's advisory lock: writes run as they come;
  * - `load` (one statement, no lock) then `commit` (one batch: the lock, a check that the meeting's
  *   last event is still the one loaded, then every write): two round trips for a change, retried
- *   by `withMeeting` if another change came in between.
+ *   by `changeMeeting` if another change came in between.
  */
 export class MeetingTx {
   readonly deliveryIds: string[] = [];
@@ -149,7 +149,7 @@ export class MeetingTx {
   /**
    * Writes a loaded meeting's change in one batch, under the meeting's lock, if the meeting is as it
    * was loaded (every change appends an event, so its last seq tells); otherwise raises, for
-   * `withMeeting` to load again (`isMeetingChanged`). Nothing to write, nothing sent.
+   * `changeMeeting` to load again (`isMeetingChanged`). Nothing to write, nothing sent.
    */
   async commit(db: Db): Promise<void> {
     const [first, ...rest] = this.pending ?? [];
