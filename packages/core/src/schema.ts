@@ -2,10 +2,10 @@ import { sql } from 'drizzle-orm';
 import {
   boolean,
   check,
+  customType,
   foreignKey,
   index,
   integer,
-  jsonb,
   pgEnum,
   pgTable,
   primaryKey,
@@ -15,6 +15,16 @@ import {
 } from 'drizzle-orm/pg-core';
 
 // The whole product's schema. Every state is a Postgres enum; every hot query has an index.
+
+/**
+ * jsonb, taken as the drivers give it. Both of Neon's paths parse jsonb already; drizzle's own
+ * jsonb column parses a string value once more, so the string "42" would come back as the number 42
+ * (and a row read as `to_jsonb(...)` is parsed JSON too).
+ */
+const jsonb = customType<{ data: unknown; driverData: unknown }>({
+  dataType: () => 'jsonb',
+  toDriver: (value) => JSON.stringify(value),
+});
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
