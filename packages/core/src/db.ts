@@ -80,11 +80,6 @@ export function openDb(config: DbConfig): { db: Db; close: () => Promise<void> }
   };
 }
 
-/** Runs several reads against one snapshot, so they agree with each other. */
-export function inSnapshot<T>(db: Db, read: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.transaction(read, { isolationLevel: 'repeatable read', accessMode: 'read only' });
-}
-
 /**
  * Takes transaction-scoped advisory locks, always in sorted order so two transactions that need
  * overlapping keys cannot deadlock. Released at commit or rollback, never held across requests.

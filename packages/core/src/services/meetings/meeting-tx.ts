@@ -53,6 +53,39 @@ export const invited = (agentId: string) => ({
 /** Statuses of participants who take turns. */
 const inRotation = (p: Participant) => p.status === 'attending' || p.status === 'speaking';
 
+/**
+ * The meeting of this organization with its participants and their agents (404 if absent), in one
+ * statement (so from one snapshot); `authorized`, a caller's key check, rides along.
+ */
+export async function readMeetingState(
+  q: Queryable,
+  organizationId: string,
+  meetingId: string,
+  authorized?: SQL,
+) {
+  const { rows } = await q.execute<{
+    meeting: Record<string, unknown> | null;
+    members: Member[] | null;
+  }>(sql`
+    SELECT to_jsonb(m) AS meeting,
+           (SELECT jsonb_agg(jsonb_build_object('participant', to_jsonb(p), 'agent', to_jsonb(a)))
+            FROM meeting_participants p JOIN agents a ON a.id = p.agent_id
+            WHERE p.meeting_id = m.id) AS members
+    FROM (SELECT ${authorized ?? sql`true`}) AS caller(live)
+    LEFT JOIN meetings m ON m.id = ${meetingId} AND m.organization_id = ${organizationId}`);
+  const [row] = rows;
+  if (!row?.meeting) throw fail.notFound('meeting', meetingId);
+  const members = (row.members ?? []).map((member) => ({
+    participant: rowFromJson(meetingParticipants, member.participant),
+    agent: rowFromJson(agents, member.agent),
+  }));
+  return {
+    meeting: rowFromJson(meetings, row.meeting),
+    participants: members.map((m) => m.participant),
+    agentsById: new Map(members.map((m) => [m.agent.id, m.agent])),
+  };
+}
+
 /** A write of the meeting's, not yet run (a drizzle query: runs when awaited, or in a batch). */
 type Write = PromiseLike<unknown> & BatchItem<'pg'>;
 
@@ -85,31 +118,6 @@ export class MeetingTx {
     this.loadedSeq = meeting.lastSeq;
   }
 
-  /** The meeting of this organization with its participants and their agents (404 if absent). */
-  private static async read(q: Queryable, organizationId: string, meetingId: string, authorized?: SQL) {
-    const { rows } = await q.execute<{
-      meeting: Record<string, unknown> | null;
-      members: Member[] | null;
-    }>(sql`
-      SELECT to_jsonb(m) AS meeting,
-             (SELECT jsonb_agg(jsonb_build_object('participant', to_jsonb(p), 'agent', to_jsonb(a)))
-              FROM meeting_participants p JOIN agents a ON a.id = p.agent_id
-              WHERE p.meeting_id = m.id) AS members
-      FROM (SELECT ${authorized ?? sql`true`}) AS caller(live)
-      LEFT JOIN meetings m ON m.id = ${meetingId} AND m.organization_id = ${organizationId}`);
-    const [row] = rows;
-    if (!row?.meeting) throw fail.notFound('meeting', meetingId);
-    const members = (row.members ?? []).map((member) => ({
-      participant: rowFromJson(meetingParticipants, member.participant),
-      agent: rowFromJson(agents, member.agent),
-    }));
-    return {
-      meeting: rowFromJson(meetings, row.meeting),
-      participants: members.map((m) => m.participant),
-      agentsById: new Map(members.map((m) => [m.agent.id, m.agent])),
-    };
-  }
-
   /** Locks and loads the meeting in the caller's transaction, then applies due timeouts. */
   static async open(
     tx: Tx,
@@ -118,7 +126,7 @@ export class MeetingTx {
     meetingId: string,
   ) {
     await lockKeys(tx, meetingLock(meetingId));
-    const { meeting, participants, agentsById } = await MeetingTx.read(tx, organizationId, meetingId);
+    const { meeting, participants, agentsById } = await readMeetingState(tx, organizationId, meetingId);
     const state = new MeetingTx(tx, config, meeting, participants, agentsById, false);
     await state.applyTimeouts();
     return state;
@@ -135,7 +143,7 @@ export class MeetingTx {
     meetingId: string,
     authorized?: SQL,
   ) {
-    const { meeting, participants, agentsById } = await MeetingTx.read(
+    const { meeting, participants, agentsById } = await readMeetingState(
       db,
       organizationId,
       meetingId,

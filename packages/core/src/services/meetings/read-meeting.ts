@@ -1,12 +1,13 @@
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { Ctx } from '../../context';
-import { type Db, inSnapshot } from '../../db';
+import type { Db } from '../../db';
 import type { Config } from '../../env';
 import { fail } from '../../errors';
 import { pollUntil } from '../../poll';
-import { meetingEvents, meetingParticipants, meetings, messages } from '../../schema';
+import { meetingEvents, meetings, messages } from '../../schema';
 import { eventView, meetingView } from '../../views';
 import { viewMessages } from '../messages/view-messages';
+import { readMeetingState } from './meeting-tx';
 import { changeMeeting, organizationOf } from './with-meeting';
 
 /**
@@ -35,25 +36,15 @@ export async function catchUp(
 
 /**
  * The meeting if the caller may see it: the organization key, or an agent that was ever invited.
- * The meeting and its participants come from one snapshot.
+ * The meeting and its participants come from one statement, so they agree.
  */
-function loadVisible(ctx: Ctx, organizationId: string, meetingId: string) {
-  return inSnapshot(ctx.db, async (tx) => {
-    const [meeting] = await tx
-      .select()
-      .from(meetings)
-      .where(and(eq(meetings.id, meetingId), eq(meetings.organizationId, organizationId)));
-    if (!meeting) throw fail.notFound('meeting', meetingId);
-    const participants = await tx
-      .select()
-      .from(meetingParticipants)
-      .where(eq(meetingParticipants.meetingId, meetingId));
-    const { principal } = ctx;
-    if (principal.kind === 'agent' && !participants.some((p) => p.agentId === principal.agentId)) {
-      throw fail.notFound('meeting', meetingId);
-    }
-    return meetingView(meeting, participants);
-  });
+async function loadVisible(ctx: Ctx, organizationId: string, meetingId: string) {
+  const { meeting, participants } = await readMeetingState(ctx.db, organizationId, meetingId);
+  const { principal } = ctx;
+  if (principal.kind === 'agent' && !participants.some((p) => p.agentId === principal.agentId)) {
+    throw fail.notFound('meeting', meetingId);
+  }
+  return meetingView(meeting, participants);
 }
 
 /** Reads the meeting after applying its overdue turns, so what is read is exact. */

@@ -1,18 +1,14 @@
 import type { Ctx } from '../../context';
-import { inSnapshot, type Tx } from '../../db';
 import { messageView } from '../../views';
-import { findVisibleMessage, listAttempts } from './find-message';
+import { findVisibleMessageWithAttempts } from './find-message';
 
-/**
- * A message with its delivery state and every push attempt, oldest first, read from one snapshot:
- * two plain reads could catch an attempt recorded between them beside the status from before it.
- */
+/** A message with its delivery state and every push attempt, oldest first (one statement). */
 export async function getMessage(ctx: Ctx, messageId: string) {
-  return inSnapshot(ctx.db, (tx) => readMessage(tx, ctx, messageId));
-}
-
-async function readMessage(tx: Tx, ctx: Ctx, messageId: string) {
-  const { message, delivery } = await findVisibleMessage(tx, ctx.principal, messageId);
+  const { message, delivery, attempts } = await findVisibleMessageWithAttempts(
+    ctx.db,
+    ctx.principal,
+    messageId,
+  );
   return {
     message: messageView(message, delivery?.status ?? null),
     delivery: delivery && {
@@ -25,6 +21,12 @@ async function readMessage(tx: Tx, ctx: Ctx, messageId: string) {
           : null,
       lastError: delivery.lastError,
     },
-    attempts: delivery ? await listAttempts(tx, delivery.id) : [],
+    attempts: attempts.map((attempt) => ({
+      attempt: attempt.attempt,
+      at: attempt.startedAt.toISOString(),
+      durationMs: attempt.durationMs,
+      responseStatus: attempt.responseStatus,
+      error: attempt.error,
+    })),
   };
 }
