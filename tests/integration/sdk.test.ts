@@ -104,20 +104,26 @@ describe('SDK against the real service', () => {
     expect(reply.content).toEqual({ answer: 're: question' });
 
     const silent = await agent('silent');
-    const waiting = asker.client.sync.sendAndWait(silent.id, 'hello?', { timeoutMs: 1_500 });
+    // Each expectation is attached as its request starts: a rejection must never be left unhandled
+    // while the test does something else.
+    const timedOut = expect(
+      asker.client.sync.sendAndWait(silent.id, 'hello?', { timeoutMs: 1_500 }),
+    ).rejects.toBeInstanceOf(TimeoutError);
     await eventually(async () => (await silent.client.inbox.read()).length > 0);
     await expect(
       asker.client.sync.sendAndWait(expert.id, 'second', { timeoutMs: 1_000 }),
     ).rejects.toBeInstanceOf(AgentBusyError);
-    await expect(waiting).rejects.toBeInstanceOf(TimeoutError);
+    await timedOut;
 
-    const ending = asker.client.sync.sendAndWait(silent.id, 'still there?', { timeoutMs: 10_000 });
+    const ended = expect(
+      asker.client.sync.sendAndWait(silent.id, 'still there?', { timeoutMs: 10_000 }),
+    ).rejects.toBeInstanceOf(SessionEndedError);
     const [request] = await eventually(async () => {
       const messages = await silent.client.inbox.read();
       return messages.length > 1 && messages.slice(1);
     });
     await silent.client.sync.end(request?.sessionId as string);
-    await expect(ending).rejects.toBeInstanceOf(SessionEndedError);
+    await ended;
     await asker.client.sync.end(sessionId);
   });
 
