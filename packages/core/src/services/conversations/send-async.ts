@@ -16,7 +16,7 @@ import { newId } from '../../ids';
 import { type MessageView, messageView } from '../../views';
 import { leaseMs, targetsFromJson } from '../deliveries/claim-deliveries';
 import type { Target } from '../deliveries/target';
-import { newMessage } from '../messages/post-messages';
+import { newMessage, requireActiveRecipient } from '../messages/post-messages';
 import { pairLock } from './lock-keys';
 
 export interface AsyncMessageInput {
@@ -119,8 +119,8 @@ export async function sendAsync(
   });
   if ('replay' in keyed) return { ...keyed.replay, claimed: [], deliveryIds: [] };
   const [found] = keyed.rows;
-  if (!found?.status) throw fail.notFound('agent', input.to);
-  if (found.status !== 'active') throw fail.conflict('agent_inactive', `Agent ${input.to} is deactivated.`);
+  if (!found) throw new Error('the async send statement returned no row');
+  requireActiveRecipient(input.to, found.status);
   const sessionId = found.session_id as string;
   const message = { ...row, sessionId };
   const claimed = found.delivery ? targetsFromJson([found]).map((target) => ({ ...target, message })) : [];

@@ -34,6 +34,12 @@ export function newMessage(
   };
 }
 
+/** A recipient must be an agent of the organization (404) that is active (409 agent_inactive). */
+export function requireActiveRecipient(id: string, status: string | null | undefined): void {
+  if (!status) throw fail.notFound('agent', id);
+  if (status !== 'active') throw fail.conflict('agent_inactive', `Agent ${id} is deactivated.`);
+}
+
 /** The active agents with these ids in this organization; a missing one is 404, a deactivated one 409. */
 export async function loadRecipients(q: Queryable, organizationId: string, ids: string[]): Promise<Agent[]> {
   const rows = await q
@@ -43,9 +49,8 @@ export async function loadRecipients(q: Queryable, organizationId: string, ids: 
   const byId = new Map(rows.map((agent) => [agent.id, agent]));
   return ids.map((id) => {
     const agent = byId.get(id);
-    if (!agent) throw fail.notFound('agent', id);
-    if (agent.status !== 'active') throw fail.conflict('agent_inactive', `Agent ${id} is deactivated.`);
-    return agent;
+    requireActiveRecipient(id, agent?.status);
+    return agent as Agent;
   });
 }
 

@@ -2,13 +2,12 @@ import { sql } from 'drizzle-orm';
 import { requireKind } from '../../auth';
 import type { Ctx } from '../../context';
 import { textArray } from '../../db';
-import { fail } from '../../errors';
 import { runKeyed, type StoredKeyColumns, type StoredResponse, statementKey } from '../../idempotency';
 import { newId } from '../../ids';
 import { type MessageView, messageView } from '../../views';
 import { leaseMs, targetsFromJson } from '../deliveries/claim-deliveries';
 import type { Target } from '../deliveries/target';
-import { newMessage } from './post-messages';
+import { newMessage, requireActiveRecipient } from './post-messages';
 
 export interface SendMessageInput {
   to: string | string[];
@@ -84,11 +83,7 @@ export async function sendMessage(
   });
   if ('replay' in keyed) return { ...keyed.replay, claimed: [], deliveryIds: [] };
   const result = keyed.rows;
-  for (const row of result) {
-    if (!row.status) throw fail.notFound('agent', row.recipient_id);
-    if (row.status !== 'active')
-      throw fail.conflict('agent_inactive', `Agent ${row.recipient_id} is deactivated.`);
-  }
+  for (const row of result) requireActiveRecipient(row.recipient_id, row.status);
   const messageOf = new Map(rows.map((row) => [row.recipientId, row]));
   const outbox = targetsFromJson(result.filter((row) => row.delivery)).map((target) => ({
     ...target,
