@@ -139,4 +139,28 @@ describe('async conversations and the inbox', () => {
     expect(response.status).toBe(404);
     expect(response.body.code).toBe('agent_not_found');
   });
+
+  it('content and metadata come back as sent, strings that look like JSON included', async () => {
+    const a = await agent('json-a');
+    const b = await agent('json-b');
+    const contents = ['42', 'true', 'null', '{"a":1}', '[1]', 'plain', 42, null, { nested: '7' }];
+    for (const content of contents) {
+      const sent = await stack.call('POST', '/v1/conversations/async', {
+        token: a.token,
+        body: { to: b.id, content, metadata: { tag: '{"b":2}' } },
+      });
+      expect(sent.status).toBe(202);
+    }
+    const read = (await inbox(b, '?limit=50')).body.messages;
+    expect(read.map((m: { content: unknown }) => m.content)).toEqual(contents);
+    expect(
+      read.every((m: { metadata: unknown }) => JSON.stringify(m.metadata) === '{"tag":"{\\"b\\":2}"}'),
+    ).toBe(true);
+    const history = (
+      await stack.call('GET', `/v1/conversations/${a.id}/messages?limit=50`, { token: b.token })
+    ).body.messages;
+    expect(history.map((m: { content: unknown }) => m.content)).toEqual(contents);
+    const one = (await stack.call('GET', `/v1/messages/${read[0].id}`, { token: b.token })).body;
+    expect(one.message.content).toBe('42');
+  });
 });
