@@ -2,7 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import { decryptSecret } from '../../crypto';
 import { checkEndpointUrl } from '../../endpoint-url';
 import type { Config } from '../../env';
-import { answerField, type Outcome, type Target } from './target';
+import type { Outcome, Target } from './target';
 
 export type PushConfig = Pick<Config, 'DELIVERY_TIMEOUT_MS' | 'ALLOW_PRIVATE_ENDPOINTS' | 'ENCRYPTION_KEY'>;
 
@@ -103,10 +103,6 @@ export async function push(target: Target, payload: object, config: PushConfig):
   }
   if (response.ok) {
     // Only a sync request or a meeting turn can be answered; any other body goes unread.
-    if (!answerField[target.delivery.type]) {
-      await response.body?.cancel().catch(() => {});
-      return { ok: true, final: true, responseStatus: response.status, error: null };
-    }
     const answer = await readAnswer(response).catch(() => '');
     return { ok: true, final: true, responseStatus: response.status, error: null, answer };
   }
