@@ -31,19 +31,11 @@ export default $config({
       compatibility,
     });
 
-    const api = new sst.cloudflare.Worker('Api', {
-      handler: 'functions/api/src/index.ts',
-      url: true,
-      link: [dispatcher, ...secrets],
-      environment,
-      compatibility,
-    });
-
     // The sweeper's clock: a Durable Object (class SweepTicker, exported by the sweeper) whose
-    // alarm sweeps every SWEEP_STEP_MS (1 s). The cron, once a minute, arms it if it is not armed
-    // and makes a pass of its own.
+    // alarm is set for the earliest pending deadline. The cron is the safety net: every 10 minutes
+    // a pass, which arms the clock if a write's arm was lost; with nothing pending, nothing else runs.
     const ticker = new sst.cloudflare.DurableObject('SweepTicker', { className: 'SweepTicker' });
-    new sst.cloudflare.Cron('Sweeper', {
+    const sweeper = new sst.cloudflare.Cron('Sweeper', {
       worker: {
         handler: 'functions/sweeper/src/index.ts',
         link: [dispatcher, ticker, ...secrets],
@@ -51,7 +43,25 @@ export default $config({
         environment,
         compatibility,
       },
-      schedules: ['* * * * *'],
+      schedules: ['*/10 * * * *'],
+    });
+    // The api arms the clock: a binding to the class in the sweeper's script (bound as `Ticker`).
+    const tickerOfSweeper = new sst.Linkable('Ticker', {
+      properties: { className: 'SweepTicker' },
+      include: [
+        sst.cloudflare.binding({
+          type: 'durableObjectNamespaceBindings',
+          properties: { className: 'SweepTicker', scriptName: sweeper.nodes.worker.scriptName },
+        }),
+      ],
+    });
+
+    const api = new sst.cloudflare.Worker('Api', {
+      handler: 'functions/api/src/index.ts',
+      url: true,
+      link: [dispatcher, tickerOfSweeper, ...secrets],
+      environment,
+      compatibility,
     });
 
     return { api: api.url };

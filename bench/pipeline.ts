@@ -6,8 +6,6 @@ export interface Pipeline {
   /** Sends message `content: {seq}` to the endpoint agent; resolves once accepted (2xx). */
   send: (seq: number) => Promise<void>;
   endpoint: Endpoint;
-  /** What runs each second in production when deliveries lag (the service's sweeper clock). */
-  sweep?: () => Promise<void>;
 }
 
 // Sequence numbers are never reused across phases, so a late redelivery cannot pass for a new receipt.
@@ -19,18 +17,11 @@ const takeSeqs = (count: number) => {
 };
 
 /**
- * Waits for `count` unique webhook-ids, letting the sweeper run every second meanwhile as its
- * clock would. False if they did not all arrive within `timeoutMs`.
+ * Waits for `count` unique webhook-ids (retries come from each pipeline's own clock: the
+ * service's sweeper ticker, graphile-worker's). False if they did not all arrive within `timeoutMs`.
  */
-async function waitDelivered(pipeline: Pipeline, count: number, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const left = deadline - performance.now();
-    if (left <= 0) return false;
-    if (await pipeline.endpoint.waitFor(count, Math.min(1000, left))) return true;
-    await pipeline.sweep?.();
-  }
-}
+const waitDelivered = (pipeline: Pipeline, count: number, timeoutMs: number) =>
+  pipeline.endpoint.waitFor(count, timeoutMs);
 
 export interface Throughput {
   messages: number;

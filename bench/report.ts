@@ -17,6 +17,8 @@ export interface Settings {
   rounds: number;
   countRounds: number;
   deliveryTimeoutMs: number;
+  timeoutMeetings: number;
+  timeoutsEach: number;
 }
 
 export interface Results {
@@ -31,6 +33,8 @@ export interface Results {
     | (PipelineResults & {
         operations: Record<string, Latency>;
         perOperation: Record<string, Counters>;
+        /** From a turn's deadline to its turn_timed_out event stored, nobody touching the meeting. */
+        timeoutLag: Latency & { max: number };
       })
     | { error: string };
   ratios: Record<string, number>;
@@ -182,6 +186,10 @@ export async function report(results: Results, file: string): Promise<void> {
       `\nservice operations, one at a time (round trips and connections: ${settings.countRounds} runs each, deliveries included)\n`,
     );
     console.log(operationsTable(results.service, settings.rounds));
+    const lag = results.service.timeoutLag;
+    console.log(
+      `\ntimeout lag (deadline to turn_timed_out stored, ${settings.timeoutMeetings} meetings, ${lag.samples} timeouts): p50 ${fmt(lag.p50)} ms, p99 ${fmt(lag.p99)} ms, max ${fmt(lag.max)} ms (target p99 <= 250 ms)`,
+    );
   }
   console.log('\nratios, for README:\n');
   console.log(ratiosTable(results));

@@ -23,6 +23,8 @@ const settings: Settings = {
   pacedPerSecond: setting('BENCH_PACED_RATE', 20),
   rounds: setting('BENCH_ROUNDS', 100),
   countRounds: setting('BENCH_COUNT_ROUNDS', 20),
+  timeoutMeetings: setting('BENCH_TIMEOUT_MEETINGS', 50),
+  timeoutsEach: setting('BENCH_TIMEOUTS_EACH', 2),
   /** How long deliveries may lag behind the last send before the run reports them missing. */
   deliveryTimeoutMs: setting('BENCH_DELIVERY_TIMEOUT_MS', 60_000),
 };
@@ -85,7 +87,9 @@ async function bench(
       for (const op of stack.operations) operations[op.name] = await sequential(settings.rounds, op.run);
       progress('service: round trips and connections per operation...');
       const perOperation = await stack.countPerOperation(settings.countRounds);
-      service = { ...pipeline, operations, perOperation };
+      progress(`service: timeout lag over ${settings.timeoutMeetings} meetings nobody touches...`);
+      const timeoutLag = await stack.timeoutLag(settings.timeoutMeetings, settings.timeoutsEach);
+      service = { ...pipeline, operations, perOperation, timeoutLag };
     } finally {
       await stack.stop();
     }

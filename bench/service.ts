@@ -9,7 +9,7 @@ import {
 } from '@agent-messaging/local';
 import pg from 'pg';
 import { startEndpoint } from './endpoint';
-import { sleep } from './measure';
+import { type Latency, latency, sleep } from './measure';
 import type { Pipeline } from './pipeline';
 
 const ADMIN = 'bench-admin-token-0123456789abcdef';
@@ -43,12 +43,13 @@ export interface Operation {
 export interface Service extends Pipeline {
   operations: Operation[];
   countPerOperation: (rounds: number) => Promise<Record<string, Counters>>;
+  timeoutLag: (meetings: number, timeoutsEach: number) => Promise<Latency & { max: number }>;
   stop: () => Promise<void>;
 }
 
 /**
  * This service on the shared PostgreSQL (its own database): the three workers in miniflare with
- * no sweeper clock, so nothing runs in the background unless the bench fires a sweep. An
+ * the sweeper's ticker bound, as deployed (the cron, every 10 minutes, never fires in a run). An
  * organization with alice and bob (no endpoint: inbox only) and echo, whose endpoint verifies
  * every signature with echo's signing secret and answers sync requests inline.
  */
@@ -66,9 +67,8 @@ export async function startService(server: DatabaseServer, workDir: string): Pro
       // does not load fails this phase, in its bundle, rather than the whole bench).
       ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       ALLOW_PRIVATE_ENDPOINTS: 'true',
-      // A fired sweep makes one pass instead of looping for most of a cron minute.
-      SWEEP_BUDGET_MS: '0',
     },
+    ticker: true,
   });
   const endpoint = await startEndpoint();
   // The bench's own look at the outbox: straight to PostgreSQL, so it never shows in the counters.
@@ -177,7 +177,6 @@ export async function startService(server: DatabaseServer, workDir: string): Pro
       send: async (seq) => {
         await send(echo.id, { seq });
       },
-      sweep: workers.sweep,
       operations,
       countPerOperation: async (rounds) => {
         const counts: Record<string, Counters> = {};
@@ -194,6 +193,51 @@ export async function startService(server: DatabaseServer, workDir: string): Pro
           };
         }
         return counts;
+      },
+      timeoutLag: async (count, timeoutsEach) => {
+        // Staggered deadlines: turns of 1.5 s to about 3.3 s, so the ticker's alarm moves all the time.
+        const ids: string[] = [];
+        for (let i = 0; i < count; i++) {
+          const { meeting: created } = await call('POST', '/v1/meetings', alice.token, {
+            title: `timeouts ${i}`,
+            participantIds: [bob.id],
+            turnDurationMs: 1_500 + i * 37,
+          });
+          await call('POST', `/v1/meetings/${created.id}/attend`, bob.token);
+          ids.push(created.id);
+        }
+        for (const id of ids) await call('POST', `/v1/meetings/${id}/start`, alice.token);
+        // Nobody touches the meetings now: only the ticker applies their timeouts. Watched from
+        // the database directly, since an API read would apply an overdue turn itself.
+        const fewestTimeouts = async () =>
+          (
+            await db.query(
+              `SELECT coalesce(min(n), 0)::int AS n FROM (
+                 SELECT count(e.seq) AS n FROM unnest($1::text[]) AS m(id)
+                 LEFT JOIN meeting_events e ON e.meeting_id = m.id AND e.type = 'turn_timed_out'
+                 GROUP BY m.id) AS per_meeting`,
+              [ids],
+            )
+          ).rows[0].n as number;
+        const deadline = Date.now() + 60_000;
+        while ((await fewestTimeouts()) < timeoutsEach) {
+          if (Date.now() > deadline) throw new Error('timeouts were not applied within a minute');
+          await sleep(200);
+        }
+        for (const id of ids) await call('POST', `/v1/meetings/${id}/end`, alice.token);
+        // Each of the first timeouts of each meeting (ending one may apply another) against its
+        // turn's deadline, as the turn_started event announced it.
+        const { rows } = await db.query(
+          `SELECT extract(epoch FROM t.created_at - (s.data->>'turnEndsAt')::timestamptz) * 1000 AS lag_ms
+           FROM meeting_events t
+           JOIN meeting_events s ON s.meeting_id = t.meeting_id AND s.type = 'turn_started'
+             AND s.data->'turnNumber' = t.data->'turnNumber'
+           WHERE t.meeting_id = ANY($1) AND t.type = 'turn_timed_out'
+             AND (t.data->>'turnNumber')::int <= $2`,
+          [ids, timeoutsEach],
+        );
+        const lags = rows.map((row) => Number(row.lag_ms));
+        return { ...latency(lags), max: Math.max(...lags) };
       },
       stop,
     };

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { COMPATIBILITY } from '@agent-messaging/local';
+import { COMPATIBILITY, SWEEPER_CRON } from '@agent-messaging/local';
 import { parseDeployArgs } from '@agent-messaging/local/src/deploy';
 import { describe, expect, it } from 'vitest';
 
@@ -15,6 +15,7 @@ async function evaluateConfig() {
   const component = (kind: string) =>
     class {
       readonly url = `https://${kind}.example`;
+      readonly nodes = { worker: { scriptName: `${kind}-script` } };
       constructor(
         readonly name: string,
         readonly args: unknown = {},
@@ -26,10 +27,12 @@ async function evaluateConfig() {
   globals.$config = (config: unknown) => config;
   globals.sst = {
     Secret: component('Secret'),
+    Linkable: component('Linkable'),
     cloudflare: {
       Worker: component('Worker'),
       Cron: component('Cron'),
       DurableObject: component('DurableObject'),
+      binding: (definition: unknown) => ({ binding: definition }),
     },
   };
   // A computed path, so the main typecheck does not follow it into SST's platform sources
@@ -41,7 +44,7 @@ async function evaluateConfig() {
 }
 
 describe('sst.config.ts', () => {
-  it('declares the secrets, the two workers, the cron with its ticker, and their links', async () => {
+  it("declares the secrets, the two workers, the cron with its ticker, the api's binding to it, and their links", async () => {
     const { app, declared, outputs } = await evaluateConfig();
     expect(app).toMatchObject({ name: 'agent-messaging', home: 'cloudflare', removal: 'retain' });
 
@@ -58,10 +61,10 @@ describe('sst.config.ts', () => {
     expect(linkNames(dispatcher?.args.link)).toEqual(secrets);
 
     expect(api?.args.url).toBe(true);
-    expect(linkNames(api?.args.link)).toEqual(['Dispatcher', ...secrets]);
+    expect(linkNames(api?.args.link)).toEqual(['Dispatcher', 'Ticker', ...secrets]);
 
     expect(sweeper?.kind).toBe('Cron');
-    expect(sweeper?.args.schedules).toEqual(['* * * * *']);
+    expect(sweeper?.args.schedules).toEqual([SWEEPER_CRON]);
     expect(linkNames(sweeper?.args.worker.link)).toEqual(['Dispatcher', 'SweepTicker', ...secrets]);
     // The ticker's class lives in the sweeper's worker, which exports it.
     const ticker = byName.SweepTicker;
@@ -69,6 +72,20 @@ describe('sst.config.ts', () => {
     expect(sweeper?.args.worker.migrations).toEqual([{ tag: 'v1', newSqliteClasses: ['SweepTicker'] }]);
     const sweeperModule = await import('../../functions/sweeper/src/index');
     expect(typeof sweeperModule.SweepTicker.prototype.alarm).toBe('function');
+    // The api reaches that class through a binding naming the sweeper's script.
+    expect(byName.Ticker).toMatchObject({
+      kind: 'Linkable',
+      args: {
+        include: [
+          {
+            binding: {
+              type: 'durableObjectNamespaceBindings',
+              properties: { className: 'SweepTicker', scriptName: 'Cron-script' },
+            },
+          },
+        ],
+      },
+    });
 
     for (const worker of [dispatcher?.args, api?.args, sweeper?.args.worker]) {
       expect(existsSync(worker.handler), worker.handler).toBe(true);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startWorkers } from '@agent-messaging/local';
+import { type NeonEdge, startNeonEdge, startWorkers } from '@agent-messaging/local';
 import pg from 'pg';
 import { inject } from 'vitest';
 
@@ -20,10 +20,18 @@ export interface CallResult<T = any> {
 /**
  * The real stack for one test file: a fresh database copied from the migrated template and the
  * three workers in miniflare. Fast delivery settings; the sweeper only runs when a test fires it
- * (unless `ticker` binds its Durable Object clock, which sweeps on its own once the cron armed it).
+ * (unless `ticker` binds its Durable Object clock, which sweeps on its own at each deadline).
+ * `ownEdge` gives the stack stand-ins for Neon's edge of its own, whose counters (`edgeStats`) see
+ * this stack's database traffic only.
  */
-export async function startTestStack(vars: Record<string, string> = {}, options: { ticker?: boolean } = {}) {
-  const { postgresUrl, wsProxy, sqlEndpoint, scripts, encryptionKey } = inject('stack');
+export async function startTestStack(
+  vars: Record<string, string> = {},
+  options: { ticker?: boolean | 'sweeper-only'; ownEdge?: boolean } = {},
+) {
+  const shared = inject('stack');
+  const { postgresUrl, scripts, encryptionKey } = shared;
+  const edge: NeonEdge | undefined = options.ownEdge ? await startNeonEdge() : undefined;
+  const { wsProxy, sqlEndpoint } = edge ?? shared;
   const name = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const admin = new pg.Client({ connectionString: postgresUrl });
   await admin.connect();
@@ -47,7 +55,7 @@ export async function startTestStack(vars: Record<string, string> = {}, options:
       SWEEP_BUDGET_MS: '0',
       ...vars,
     },
-    ...(options.ticker && { ticker: true }),
+    ...(options.ticker && { ticker: options.ticker }),
   };
   let workers = await startWorkers(workerOptions);
   const sql = new pg.Pool({ connectionString: databaseUrl, max: 2 });
@@ -76,6 +84,12 @@ export async function startTestStack(vars: Record<string, string> = {}, options:
     databaseUrl,
     call,
     sweep: () => workers.sweep(),
+    /** Round trips and backends of this stack's workers, counted at its own edge (`ownEdge`). */
+    edgeStats: () => {
+      if (!edge) throw new Error('edgeStats needs startTestStack(..., { ownEdge: true })');
+      return edge.stats();
+    },
+    tickerAlarm: () => workers.tickerAlarm(),
     /** Kills the workers (what they were doing dies with them) and starts them again on the same database. */
     restart: async () => {
       await workers.stop();
@@ -85,6 +99,7 @@ export async function startTestStack(vars: Record<string, string> = {}, options:
     stop: async () => {
       await sql.end();
       await workers.stop();
+      await edge?.close();
     },
   };
 }

@@ -5,6 +5,7 @@ import {
   dispatch,
   dispatcherOf,
   handOff,
+  leaseMs,
   type Target,
 } from '@agent-messaging/core';
 import type { Context } from 'hono';
@@ -17,42 +18,46 @@ export const ctxOf = (c: Context<AppEnv>): Ctx => ({
   principal: c.var.principal,
 });
 
-/** What a write left to push: rows it claimed itself, and rows due for the dispatcher. */
+/**
+ * What a write left to do: rows it claimed itself and rows due, to push, and the deadline it left
+ * (a meeting's next turn, epoch ms) for the sweeper's ticker.
+ */
 export interface Outbox {
   claimed?: Target[];
   deliveryIds: string[];
+  wakeAt?: number | null;
 }
 
 /**
  * After commit: this invocation pushes a small outbox itself (function-to-function HTTP to the
  * agents' endpoints, no hop through the dispatcher): the rows it inserted already claimed, and up to
  * DISPATCH_CONCURRENCY due rows, which it claims first. A larger fan-out goes to the dispatcher in
- * batches. The sweeper catches whatever this misses (a claim's lease runs out if this invocation
- * dies). Returns the work, for a caller that wants to know when the push is done.
+ * batches. The sweeper catches whatever this misses: the ticker is armed for the end of the
+ * claims' lease first, in case this invocation dies, and for every retry the pushes leave. Returns
+ * the work, for a caller that wants to know when the push is done.
  */
 export function pushSoon(c: Context<AppEnv>, outbox: Outbox, db: Db = c.var.db): Promise<void> {
-  const { config } = c.var;
-  const work: Promise<unknown>[] = [];
-  if (outbox.claimed?.length) work.push(deliver(db, config, outbox.claimed));
+  const { config, wake } = c.var;
+  wake(outbox.wakeAt ?? null);
   const ids = outbox.deliveryIds;
+  if (!outbox.claimed?.length && ids.length === 0) return Promise.resolve();
+  wake(Date.now() + leaseMs(config));
+  const work: Promise<unknown>[] = [];
+  if (outbox.claimed?.length) work.push(deliver(db, config, outbox.claimed, wake));
   if (ids.length > config.DISPATCH_CONCURRENCY) {
-    work.push(handOff(dispatcherOf(c.env), ids, config.DISPATCH_BATCH));
+    work.push(handOff(dispatcherOf(c.env), ids, config.DISPATCH_BATCH, wake));
   } else if (ids.length > 0) {
-    work.push(dispatch(db, config, { ids, limit: ids.length }));
+    work.push(dispatch(db, config, { ids, limit: ids.length }, wake));
   }
-  if (work.length === 0) return Promise.resolve();
   const done = Promise.all(work).then(() => undefined);
   c.var.background(done);
   return done;
 }
 
 /** Hands the result's outbox to be pushed and returns the rest as the response body. */
-export function withPush<T extends { deliveryIds: string[] }>(
-  c: Context<AppEnv>,
-  result: T,
-): Omit<T, 'deliveryIds'> {
-  const { deliveryIds, ...body } = result;
-  pushSoon(c, { deliveryIds });
+export function withPush<T extends Outbox>(c: Context<AppEnv>, result: T): Omit<T, keyof Outbox> {
+  const { claimed, deliveryIds, wakeAt, ...body } = result;
+  pushSoon(c, { ...(claimed && { claimed }), deliveryIds, wakeAt });
   return body;
 }
 

@@ -1,9 +1,11 @@
-import type { Config, Db, Principal, ServiceBinding } from '@agent-messaging/core';
+import type { Config, Db, Principal, ServiceBinding, TickerNamespace, Wake } from '@agent-messaging/core';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 
 export interface Bindings {
   DISPATCHER?: ServiceBinding;
   Dispatcher?: ServiceBinding;
+  SweepTicker?: TickerNamespace;
+  Ticker?: TickerNamespace;
   [variable: string]: unknown;
 }
 
@@ -13,6 +15,8 @@ export interface Variables {
   principal: Principal;
   /** Keeps work running after the response (`waitUntil`); the request's database stays open for it. */
   background: (work: Promise<unknown>) => void;
+  /** Tells the sweeper's ticker about a deadline this request left, after the response. */
+  wake: Wake;
 }
 
 export interface AppEnv {

@@ -1,4 +1,4 @@
-import { describeForLog, dispatch, loadConfig, openDb } from '@agent-messaging/core';
+import { describeForLog, dispatch, earliestWake, loadConfig, openDb } from '@agent-messaging/core';
 import { z } from 'zod';
 
 // Internal worker, reached only through service bindings (api, sweeper): it has no public route.
@@ -29,11 +29,16 @@ export default {
     const { db, close } = openDb(config);
     try {
       const { ids } = parsed.data;
-      const summary = await dispatch(db, config, {
-        ...(ids && { ids }),
-        limit: ids ? ids.length : (parsed.data.limit ?? config.DISPATCH_BATCH),
-      });
-      return jsonResponse(summary);
+      // The dispatcher cannot reach the ticker (it is bound to the sweeper, which calls this
+      // worker): the deadlines it leaves go back to its caller, who tells the ticker.
+      const deadlines = earliestWake();
+      const summary = await dispatch(
+        db,
+        config,
+        { ...(ids && { ids }), limit: ids ? ids.length : (parsed.data.limit ?? config.DISPATCH_BATCH) },
+        deadlines.wake,
+      );
+      return jsonResponse({ ...summary, wakeAt: deadlines.wakeAt });
     } catch (error) {
       console.error('dispatch failed:', describeForLog(error));
       return jsonResponse({ error: 'dispatch failed' }, 500);

@@ -169,16 +169,14 @@ export async function idempotentWrite<T>(
 /** How long a stored response is replayed; older keys are forgotten by the sweeper. */
 export const IDEMPOTENCY_RETENTION_HOURS = 24;
 
-/** Deletes expired keys, a bounded batch per call. Returns how many went. */
-export async function forgetExpiredIdempotencyKeys(q: Queryable, batch = 1000): Promise<number> {
-  const { rows } = await q.execute<{ n: number }>(sql`
+/** Deletes expired keys, a bounded batch per statement (the sweeper's pass, which comes back for more). */
+export function forgetExpiredKeysStatement(batch = 1000): SQL {
+  return sql`
     WITH expired AS (
       SELECT principal_id, key FROM idempotency_keys
       WHERE created_at < now() - make_interval(hours => ${IDEMPOTENCY_RETENTION_HOURS})
       LIMIT ${batch}
     )
     DELETE FROM idempotency_keys k USING expired
-    WHERE k.principal_id = expired.principal_id AND k.key = expired.key
-    RETURNING 1 AS n`);
-  return rows.length;
+    WHERE k.principal_id = expired.principal_id AND k.key = expired.key`;
 }

@@ -13,29 +13,25 @@ export interface DatabaseStats extends WsProxyStats {
   newBackends: number;
 }
 
-export interface DatabaseServer {
-  postgres: LocalPostgres;
+/** Stand-ins for Neon's edge, counting what passes through them. */
+export interface NeonEdge {
   /** `host:port` of the WebSocket proxy, the value of NEON_WS_PROXY. */
   wsProxy: string;
   /** URL of the stand-in for Neon's HTTP query endpoint, the value of NEON_HTTP_ENDPOINT. */
   sqlEndpoint: string;
   stats: () => DatabaseStats;
-  stop: () => Promise<void>;
+  close: () => Promise<void>;
 }
 
 /**
- * PostgreSQL plus stand-ins for Neon's edge that let the Neon driver in the workers reach it: the
+ * The stand-ins for Neon's edge that let the Neon driver in the workers reach PostgreSQL: the
  * WebSocket proxy (interactive transactions) and the HTTP query endpoint (statements, batches).
+ * They reach whichever server the connection string names, so several may share one PostgreSQL.
  */
-export async function startDatabaseServer(
-  dataDir: string,
-  options: { port?: number; throwaway?: boolean } = {},
-): Promise<DatabaseServer> {
-  const postgres = await startPostgres(dataDir, options);
+export async function startNeonEdge(): Promise<NeonEdge> {
   const proxy = await startWsProxy();
   const http = await startSqlHttp();
   return {
-    postgres,
     wsProxy: `127.0.0.1:${proxy.port}`,
     sqlEndpoint: http.url,
     stats: () => {
@@ -48,9 +44,30 @@ export async function startDatabaseServer(
         newBackends: ws.backendsOpened + backendsOpened,
       };
     },
-    stop: async () => {
+    close: async () => {
       await http.close();
       await proxy.close();
+    },
+  };
+}
+
+export interface DatabaseServer extends Omit<NeonEdge, 'close'> {
+  postgres: LocalPostgres;
+  stop: () => Promise<void>;
+}
+
+/** PostgreSQL plus the stand-ins for Neon's edge in front of it. */
+export async function startDatabaseServer(
+  dataDir: string,
+  options: { port?: number; throwaway?: boolean } = {},
+): Promise<DatabaseServer> {
+  const postgres = await startPostgres(dataDir, options);
+  const { close, ...edge } = await startNeonEdge();
+  return {
+    postgres,
+    ...edge,
+    stop: async () => {
+      await close();
       await postgres.stop();
     },
   };

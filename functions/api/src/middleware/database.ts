@@ -1,10 +1,11 @@
-import { loadConfig, openDb } from '@agent-messaging/core';
+import { armTicker, loadConfig, openDb, tickerOf } from '@agent-messaging/core';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../types';
 
 /**
  * Validates the env and opens the request's database. Work the request leaves running after its
  * response (its own deliveries) is registered with `c.var.background`; the database closes after it.
+ * The deadlines it leaves go to the sweeper's ticker with `c.var.wake`, also after the response.
  */
 export const database = () =>
   createMiddleware<AppEnv>(async (c, next) => {
@@ -13,9 +14,13 @@ export const database = () =>
     const pending: Promise<unknown>[] = [];
     c.set('config', config);
     c.set('db', db);
-    c.set('background', (work) => {
+    const background = (work: Promise<unknown>) => {
       pending.push(work);
       c.executionCtx.waitUntil(work);
+    };
+    c.set('background', background);
+    c.set('wake', (at) => {
+      if (at !== null) background(armTicker(tickerOf(c.env), at));
     });
     try {
       await next();

@@ -2,6 +2,7 @@ import {
   awaitReply,
   conversationHistory,
   deliverSyncRequest,
+  leaseMs,
   sendAsync,
   startSyncRequest,
 } from '@agent-messaging/core';
@@ -103,8 +104,13 @@ export const registerConversations = (app: App) =>
         c.req.valid('header')['idempotency-key'],
       );
       const [target] = started.claimed;
+      // Should this invocation die, the ticker ends the wait and retries the push on time.
+      c.var.wake(new Date(started.deadline).getTime());
+      if (target) c.var.wake(Date.now() + leaseMs(ctx.config));
       const inline =
-        target && started.request && deliverSyncRequest(ctx.db, ctx.config, target, started.request);
+        target &&
+        started.request &&
+        deliverSyncRequest(ctx.db, ctx.config, target, started.request, c.var.wake);
       if (inline) c.var.background(inline);
       const result = await awaitReply(ctx.db, {
         sessionId: started.sessionId,

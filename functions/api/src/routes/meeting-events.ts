@@ -73,12 +73,12 @@ export async function streamOrPollEvents(c: EventsContext) {
     const pushes: Promise<void>[] = [];
     try {
       while (!stream.aborted && Date.now() < closesAt) {
-        const { events, ended, deliveryIds } = await meetingEventsAfter(ctx, id, {
+        const { events, ended, ...outbox } = await meetingEventsAfter(ctx, id, {
           after,
           limit: query.limit,
           waitMs: STREAM_POLL_MS,
         });
-        pushes.push(pushSoon(c, { deliveryIds }, db));
+        pushes.push(pushSoon(c, outbox, db));
         if (events.length === 0 && !ended) await stream.write(': keep-alive\n\n');
         for (const event of events) {
           await stream.writeSSE({ id: String(event.seq), event: event.type, data: JSON.stringify(event) });

@@ -24,7 +24,8 @@ export function answerOf(type: Delivery['type'], body: string): { content: unkno
 }
 
 async function reply(tx: Tx, attemptLimit: number, request: typeof messages.$inferSelect, content: unknown) {
-  if (!request.sessionId || !request.senderId || !request.recipientId) return [];
+  if (!request.sessionId || !request.senderId || !request.recipientId)
+    return { deliveryIds: [], wakeAt: null };
   await lockKeys(tx, pairLock(request.senderId, request.recipientId));
   const { deliveryIds } = await recordReply(tx, attemptLimit, {
     organizationId: request.organizationId,
@@ -33,11 +34,11 @@ async function reply(tx: Tx, attemptLimit: number, request: typeof messages.$inf
     requestId: request.id,
     content,
   });
-  return deliveryIds;
+  return { deliveryIds, wakeAt: null };
 }
 
 async function speech(tx: Tx, attemptLimit: number, delivery: Delivery, content: unknown) {
-  if (!delivery.meetingId || delivery.turnNumber === null) return [];
+  if (!delivery.meetingId || delivery.turnNumber === null) return { deliveryIds: [], wakeAt: null };
   const meeting = await MeetingTx.open(
     tx,
     { MAX_DELIVERY_ATTEMPTS: attemptLimit },
@@ -45,31 +46,33 @@ async function speech(tx: Tx, attemptLimit: number, delivery: Delivery, content:
     delivery.meetingId,
   );
   await speakInMeeting(meeting, delivery.agentId, { content, turnNumber: delivery.turnNumber });
-  return meeting.deliveryIds;
+  return { deliveryIds: meeting.deliveryIds, wakeAt: meeting.wakeAt };
 }
 
 /**
  * Applies an inline answer as if the agent had called the API (reply or speak), inside the
  * attempt's transaction but in a savepoint: a refusal (already replied, turn expired) is noted,
- * not fatal. Returns the outbox ids the answer created, and the refusal if there was one.
+ * not fatal. Returns the outbox ids the answer created, the deadline it left (a meeting's next turn)
+ * and the refusal if there was one.
  */
 export async function applyAnswer(
   tx: Tx,
   attemptLimit: number,
   target: { delivery: Delivery; message: typeof messages.$inferSelect | null },
   answer: { content: unknown },
-): Promise<{ deliveryIds: string[]; refused?: string }> {
+): Promise<{ deliveryIds: string[]; wakeAt: number | null; refused?: string }> {
   try {
-    return await tx.transaction(async (savepoint) => ({
-      deliveryIds:
-        target.delivery.type === 'meeting_turn'
-          ? await speech(savepoint, attemptLimit, target.delivery, answer.content)
-          : target.message
-            ? await reply(savepoint, attemptLimit, target.message, answer.content)
-            : [],
-    }));
+    return await tx.transaction(async (savepoint) =>
+      target.delivery.type === 'meeting_turn'
+        ? speech(savepoint, attemptLimit, target.delivery, answer.content)
+        : target.message
+          ? reply(savepoint, attemptLimit, target.message, answer.content)
+          : { deliveryIds: [], wakeAt: null },
+    );
   } catch (error) {
-    if (error instanceof AppError) return { deliveryIds: [], refused: `answer refused: ${error.code}` };
+    if (error instanceof AppError) {
+      return { deliveryIds: [], wakeAt: null, refused: `answer refused: ${error.code}` };
+    }
     throw error;
   }
 }

@@ -61,10 +61,5 @@ export async function claimDeliveries(
 }
 
 /** How many deliveries are due now, counting up to `atMost` (an indexed look, no lock taken). */
-export async function countDueDeliveries(q: Queryable, atMost: number): Promise<number> {
-  const result = await q.execute<{ due: number }>(sql`
-    SELECT count(*)::int AS due FROM (
-      SELECT 1 FROM deliveries WHERE ${isDue} LIMIT ${atMost}
-    ) AS due`);
-  return Number(result.rows[0]?.due ?? 0);
-}
+export const countDueStatement = (atMost: number) => sql`
+  SELECT count(*)::int AS due FROM (SELECT 1 FROM deliveries WHERE ${isDue} LIMIT ${atMost}) AS due`;

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { type Db, lockStatement } from '../../db';
 import { describeForLog } from '../../error-chain';
 import type { messages } from '../../schema';
+import type { Wake } from '../../ticker';
 import { pairLock } from '../conversations/lock-keys';
 import { newMessage } from '../messages/post-messages';
 import { isUniqueViolation } from '../unique-violation';
@@ -75,13 +76,15 @@ async function recordOnTimeReply(
  * The sync request's caller pushes its request itself: function-to-function HTTP to the
  * recipient's endpoint, whose 2xx may carry the reply inline. On time, that reply is recorded in one
  * batch and returned, so the waiting caller needs no poll; anything else (no inline reply, a late
- * one, a failure) is recorded as any delivery attempt is, and the caller polls for the reply.
+ * one, a failure) is recorded as any delivery attempt is (a retry's time goes to `wake`), and the
+ * caller polls for the reply.
  */
 export async function deliverSyncRequest(
   db: Db,
   config: DispatchConfig,
   target: Target,
   request: Message,
+  wake: Wake,
 ): Promise<Message | undefined> {
   const attempt = await pushOnce(db, config, target);
   const { outcome, startedAt } = attempt;
@@ -99,6 +102,6 @@ export async function deliverSyncRequest(
     });
     if (reply) return reply;
   }
-  await record(db, config, attempt);
+  wake((await record(db, config, attempt)).wakeAt);
   return undefined;
 }

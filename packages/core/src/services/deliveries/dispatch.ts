@@ -2,11 +2,12 @@ import pMap from 'p-map';
 import type { Db } from '../../db';
 import type { Config } from '../../env';
 import { describeForLog } from '../../error-chain';
+import type { Wake } from '../../ticker';
 import { buildPayload } from './build-payload';
 import { claimDeliveries, leaseMs } from './claim-deliveries';
 import { type PushConfig, push, unpushable } from './push';
-import { type Attempt, type RecordConfig, recordAttempt } from './record-attempt';
-import type { AttemptStatus, Outcome, Target } from './target';
+import { type Attempt, type RecordConfig, type Recorded, recordAttempt } from './record-attempt';
+import type { Outcome, Target } from './target';
 
 export type DispatchConfig = PushConfig & RecordConfig & Pick<Config, 'DISPATCH_CONCURRENCY'>;
 
@@ -60,11 +61,7 @@ export async function pushOnce(db: Db, config: PushConfig, target: Target): Prom
 }
 
 /** Records an attempt; never throws, so one bad row cannot spoil its batch. */
-export async function record(
-  db: Db,
-  config: DispatchConfig,
-  attempt: Attempt,
-): Promise<{ status: AttemptStatus; followUps: string[] }> {
+export async function record(db: Db, config: DispatchConfig, attempt: Attempt): Promise<Recorded> {
   try {
     return await recordAttempt(db, config, attempt);
   } catch (error) {
@@ -73,7 +70,7 @@ export async function record(
       (failure) => {
         // The lease ends and the row is due again: nothing is lost, the attempt is just not recorded.
         console.error(`delivery ${attempt.target.delivery.id}: recording failed:`, describeForLog(failure));
-        return { status: 'failed' as const, followUps: [] };
+        return { status: 'failed' as const, followUps: [], wakeAt: null };
       },
     );
   }
@@ -83,12 +80,14 @@ export async function record(
  * Pushes claimed deliveries with bounded concurrency (a Worker keeps at most 6 connections open at
  * once), then what their answers created (a late reply; an autoRun meeting's next turn and its
  * events), a few rounds deep; beyond that it is due and the sweeper takes it, so one invocation
- * never turns into a long loop (Workers bound subrequests per invocation).
+ * never turns into a long loop (Workers bound subrequests per invocation). Every deadline this
+ * leaves (a retry, a claim's lease, a meeting's next turn) goes to `wake`.
  */
 export async function deliver(
   db: Db,
   config: DispatchConfig,
   targets: Target[],
+  wake: Wake,
   depth = 0,
 ): Promise<DispatchSummary> {
   const summary: DispatchSummary = { claimed: targets.length, delivered: 0, failed: 0, dead: 0 };
@@ -99,16 +98,13 @@ export async function deliver(
       const result = await record(db, config, await pushOnce(db, config, target));
       summary[result.status] += 1;
       followUps.push(...result.followUps);
+      wake(result.wakeAt);
     },
     { concurrency: config.DISPATCH_CONCURRENCY },
   );
   if (followUps.length > 0 && depth < MAX_FOLLOW_UP_DEPTH) {
-    const claims = await claimDeliveries(db, {
-      ids: followUps,
-      limit: followUps.length,
-      leaseMs: leaseMs(config),
-    });
-    const next = await deliver(db, config, claims, depth + 1);
+    const claims = await claim(db, config, { ids: followUps, limit: followUps.length }, wake);
+    const next = await deliver(db, config, claims, wake, depth + 1);
     summary.claimed += next.claimed;
     summary.delivered += next.delivered;
     summary.failed += next.failed;
@@ -117,12 +113,20 @@ export async function deliver(
   return summary;
 }
 
+/** Claims due deliveries; the lease's end is a deadline (the claimer may die before recording). */
+async function claim(db: Db, config: DispatchConfig, options: { ids?: string[]; limit: number }, wake: Wake) {
+  const lease = leaseMs(config);
+  const targets = await claimDeliveries(db, { ...options, leaseMs: lease });
+  if (targets.length > 0) wake(Date.now() + lease);
+  return targets;
+}
+
 /** Claims due deliveries (the given ids, or any that are due) and delivers them. */
 export async function dispatch(
   db: Db,
   config: DispatchConfig,
   options: { ids?: string[]; limit: number },
+  wake: Wake,
 ): Promise<DispatchSummary> {
-  const targets = await claimDeliveries(db, { ...options, leaseMs: leaseMs(config) });
-  return deliver(db, config, targets);
+  return deliver(db, config, await claim(db, config, options, wake), wake);
 }

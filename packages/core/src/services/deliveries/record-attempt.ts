@@ -56,27 +56,32 @@ async function noteRefusal(tx: Tx, delivery: Target['delivery'], refusal: string
     WHERE delivery_id = ${delivery.id} AND attempt = ${delivery.attempts}`);
 }
 
+/** Where an attempt left its delivery, and what it left to do: outbox ids and a deadline. */
+export interface Recorded {
+  status: AttemptStatus;
+  followUps: string[];
+  /** The next attempt's time when it failed, or the next turn's end its answer started (epoch ms). */
+  wakeAt: number | null;
+}
+
 /**
  * Records one attempt. An endpoint's answer (a reply, a speech) is applied in the same transaction
- * as the attempt, as if the agent had called the API, if the claim is still ours. Returns the
- * delivery's new status and the outbox ids the answer created.
+ * as the attempt, as if the agent had called the API, if the claim is still ours.
  */
-export async function recordAttempt(
-  db: Db,
-  config: RecordConfig,
-  attempt: Attempt,
-): Promise<{ status: AttemptStatus; followUps: string[] }> {
+export async function recordAttempt(db: Db, config: RecordConfig, attempt: Attempt): Promise<Recorded> {
   const state = nextState(config, attempt);
   const { target, outcome } = attempt;
+  const retryAt = state.status === 'failed' ? Date.now() + state.retryInMs : null;
   const answer = outcome.ok && outcome.answer ? answerOf(target.delivery.type, outcome.answer) : null;
   if (!answer) {
     await recordStatement(db, attempt, state);
-    return { status: state.status, followUps: [] };
+    return { status: state.status, followUps: [], wakeAt: retryAt };
   }
   return db.transaction(async (tx) => {
-    if (!(await recordStatement(tx, attempt, state))) return { status: state.status, followUps: [] };
+    const unanswered = { status: state.status, followUps: [], wakeAt: retryAt };
+    if (!(await recordStatement(tx, attempt, state))) return unanswered;
     const applied = await applyAnswer(tx, config.MAX_DELIVERY_ATTEMPTS, target, answer);
     if (applied.refused) await noteRefusal(tx, target.delivery, applied.refused);
-    return { status: state.status, followUps: applied.deliveryIds };
+    return { status: state.status, followUps: applied.deliveryIds, wakeAt: applied.wakeAt };
   });
 }

@@ -118,6 +118,11 @@ export class MeetingTx {
     this.loadedSeq = meeting.lastSeq;
   }
 
+  /** The meeting's pending deadline (epoch ms), the current turn's end, for the sweeper's ticker. */
+  get wakeAt(): number | null {
+    return this.meeting.status === 'active' ? (this.meeting.turnEndsAt?.getTime() ?? null) : null;
+  }
+
   /** Locks and loads the meeting in the caller's transaction, then applies due timeouts. */
   static async open(
     tx: Tx,

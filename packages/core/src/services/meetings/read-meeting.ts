@@ -12,15 +12,15 @@ import { changeMeeting, organizationOf } from './with-meeting';
 
 /**
  * Applies the meeting's overdue turns if it has any (cheap check first; then one load and one
- * batch for up to MAX_CATCH_UP turns). Returns the outbox ids this produced, or null when nothing
- * was overdue.
+ * batch for up to MAX_CATCH_UP turns). Returns the outbox ids this produced and the meeting's next
+ * deadline, or null when nothing was overdue.
  */
 export async function catchUp(
   db: Db,
   config: Pick<Config, 'MAX_DELIVERY_ATTEMPTS'>,
   organizationId: string,
   meetingId: string,
-): Promise<string[] | null> {
+): Promise<{ deliveryIds: string[]; wakeAt: number | null } | null> {
   const [overdue] = await db
     .select({ id: meetings.id })
     .from(meetings)
@@ -28,10 +28,7 @@ export async function catchUp(
       and(eq(meetings.id, meetingId), eq(meetings.status, 'active'), sql`${meetings.turnEndsAt} <= now()`),
     );
   if (!overdue) return null;
-  const caughtUp = await changeMeeting(db, config, { organizationId, meetingId }, async () => ({}), {
-    optimistic: true,
-  });
-  return caughtUp.deliveryIds;
+  return changeMeeting(db, config, { organizationId, meetingId }, async () => ({}), { optimistic: true });
 }
 
 /**
@@ -51,9 +48,9 @@ async function loadVisible(ctx: Ctx, organizationId: string, meetingId: string) 
 export async function readMeeting(ctx: Ctx, meetingId: string) {
   const organizationId = organizationOf(ctx.principal);
   const before = await loadVisible(ctx, organizationId, meetingId);
-  const deliveryIds = await catchUp(ctx.db, ctx.config, organizationId, meetingId);
-  const meeting = deliveryIds ? await loadVisible(ctx, organizationId, meetingId) : before;
-  return { meeting, deliveryIds: deliveryIds ?? [] };
+  const caughtUp = await catchUp(ctx.db, ctx.config, organizationId, meetingId);
+  const meeting = caughtUp ? await loadVisible(ctx, organizationId, meetingId) : before;
+  return { meeting, deliveryIds: caughtUp?.deliveryIds ?? [], wakeAt: caughtUp?.wakeAt ?? null };
 }
 
 /** The meeting's messages in order, system and timeout messages included. */
@@ -62,14 +59,14 @@ export async function meetingMessages(
   meetingId: string,
   input: { after?: string | undefined; limit: number },
 ) {
-  const { deliveryIds } = await readMeeting(ctx, meetingId);
+  const { deliveryIds, wakeAt } = await readMeeting(ctx, meetingId);
   const rows = await ctx.db
     .select()
     .from(messages)
     .where(and(eq(messages.meetingId, meetingId), ...(input.after ? [gt(messages.id, input.after)] : [])))
     .orderBy(asc(messages.id))
     .limit(input.limit);
-  return { messages: await viewMessages(ctx.db, rows), deliveryIds };
+  return { messages: await viewMessages(ctx.db, rows), deliveryIds, wakeAt };
 }
 
 /**
@@ -83,10 +80,16 @@ export async function meetingEventsAfter(
   meetingId: string,
   input: { after: number; limit: number; waitMs: number },
 ) {
-  const { meeting, deliveryIds } = await readMeeting(ctx, meetingId);
+  const opened = await readMeeting(ctx, meetingId);
+  const { meeting, deliveryIds } = opened;
+  let wakeAt = opened.wakeAt;
   const organizationId = organizationOf(ctx.principal);
   const read = async () => {
-    deliveryIds.push(...((await catchUp(ctx.db, ctx.config, organizationId, meetingId)) ?? []));
+    const caughtUp = await catchUp(ctx.db, ctx.config, organizationId, meetingId);
+    if (caughtUp) {
+      deliveryIds.push(...caughtUp.deliveryIds);
+      wakeAt = caughtUp.wakeAt;
+    }
     const rows = await ctx.db
       .select()
       .from(meetingEvents)
@@ -100,5 +103,5 @@ export async function meetingEventsAfter(
   // meeting_ended is an ended meeting's last event; a full page of an ended one may not reach it.
   const ended =
     rows.at(-1)?.type === 'meeting_ended' || (meeting.status === 'ended' && rows.length < input.limit);
-  return { events: rows.map(eventView), ended, deliveryIds };
+  return { events: rows.map(eventView), ended, deliveryIds, wakeAt };
 }

@@ -14,8 +14,8 @@ export function organizationOf(principal: Principal): string {
 const OPTIMISTIC_TRIES = 3;
 
 /**
- * Runs `change` on the caught-up meeting and writes it atomically; returns its result and the
- * outbox ids (events, turns) to push after commit. `optimistic` (a change that rarely meets
+ * Runs `change` on the caught-up meeting and writes it atomically; returns its result, the
+ * outbox ids (events, turns) to push after commit and the meeting's next deadline (`wakeAt`). `optimistic` (a change that rarely meets
  * another: a speech, a catch-up of overdue turns): load in one statement, then write everything in
  * one batch that checks nothing changed in between (`authorized`, the caller's key check, rides in
  * the load); a few tries, then the locked way. Otherwise (attending en masse, say): one
@@ -34,7 +34,7 @@ export async function changeMeeting<T>(
     const result = await change(meeting);
     try {
       await meeting.commit(db);
-      return { ...result, deliveryIds: meeting.deliveryIds };
+      return { ...result, deliveryIds: meeting.deliveryIds, wakeAt: meeting.wakeAt };
     } catch (error) {
       if (!isMeetingChanged(error)) throw error;
     }
@@ -42,7 +42,7 @@ export async function changeMeeting<T>(
   return db.transaction(async (tx) => {
     const meeting = await MeetingTx.open(tx, config, organizationId, meetingId);
     const result = await change(meeting);
-    return { ...result, deliveryIds: meeting.deliveryIds };
+    return { ...result, deliveryIds: meeting.deliveryIds, wakeAt: meeting.wakeAt };
   });
 }
 
