@@ -12,7 +12,7 @@ import { startEndpoint } from './endpoint';
 import { type Latency, latency, sleep } from './measure';
 import type { Pipeline } from './pipeline';
 
-const ADMIN = 'bench-admin-token-0123456789abcdef';
+export const ADMIN = 'bench-admin-token-0123456789abcdef';
 
 /** Cumulative counts of what passed between the workers and PostgreSQL. */
 export interface Counters {
@@ -48,13 +48,16 @@ export interface Service extends Pipeline {
 }
 
 /**
- * This service on the shared PostgreSQL (its own database): the three workers in miniflare with
- * the sweeper's ticker bound, as deployed (the cron, every 10 minutes, never fires in a run). An
- * organization with alice and bob (no endpoint: inbox only) and echo, whose endpoint verifies
- * every signature with echo's signing secret and answers sync requests inline.
+ * The three workers in miniflare on a database of their own (`name`) on the bench's PostgreSQL,
+ * through its stand-ins for Neon's edge, with the sweeper's ticker bound, as deployed.
  */
-export async function startService(server: DatabaseServer, workDir: string): Promise<Service> {
-  const databaseUrl = await ensureDatabase(server.postgres, 'service');
+export async function startBenchWorkers(
+  server: DatabaseServer,
+  workDir: string,
+  name: string,
+  vars: Record<string, string> = {},
+) {
+  const databaseUrl = await ensureDatabase(server.postgres, name);
   await migrate(databaseUrl);
   const workers = await startWorkers({
     scripts: await bundleWorkers(join(workDir, 'build')),
@@ -67,9 +70,21 @@ export async function startService(server: DatabaseServer, workDir: string): Pro
       // does not load fails this phase, in its bundle, rather than the whole bench).
       ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       ALLOW_PRIVATE_ENDPOINTS: 'true',
+      ...vars,
     },
     ticker: true,
   });
+  return { workers, databaseUrl };
+}
+
+/**
+ * This service on the shared PostgreSQL (its own database): the three workers in miniflare with
+ * the sweeper's ticker bound, as deployed (the cron, every 10 minutes, never fires in a run). An
+ * organization with alice and bob (no endpoint: inbox only) and echo, whose endpoint verifies
+ * every signature with echo's signing secret and answers sync requests inline.
+ */
+export async function startService(server: DatabaseServer, workDir: string): Promise<Service> {
+  const { workers, databaseUrl } = await startBenchWorkers(server, workDir, 'service');
   const endpoint = await startEndpoint();
   // The bench's own look at the outbox: straight to PostgreSQL, so it never shows in the counters.
   const db = new pg.Pool({ connectionString: databaseUrl, max: 1 });

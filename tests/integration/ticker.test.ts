@@ -29,6 +29,15 @@ async function timeouts(stack: TestStack, meetingId: string): Promise<{ created_
   return rows;
 }
 
+/** A meeting of two new agents, started: its first turn is pending. */
+async function startedMeeting(stack: TestStack, orgKey: string, turnDurationMs: number) {
+  const [host, bob] = await agents(stack, orgKey, ['host', 'bob']);
+  if (!host || !bob) throw new Error('agents');
+  const api = meetingApi(stack, await readyMeeting(stack, host, [bob], { turnDurationMs }));
+  await api.act(host, 'start');
+  return { api, host };
+}
+
 describe('the ticker, armed by the writes', () => {
   let stack: TestStack;
   let orgKey: string;
@@ -40,10 +49,7 @@ describe('the ticker, armed by the writes', () => {
   afterAll(() => stack?.stop());
 
   it('a turn times out at its end with nobody calling, and with nothing pending the clock stops and the database is left alone', async () => {
-    const [host, bob] = await agents(stack, orgKey, ['host', 'bob']);
-    if (!host || !bob) throw new Error('agents');
-    const api = meetingApi(stack, await readyMeeting(stack, host, [bob], { turnDurationMs: 1_000 }));
-    await api.act(host, 'start');
+    const { api, host } = await startedMeeting(stack, orgKey, 1_000);
     const firstDeadline = await turnEndsAt(stack, api.id);
     // The start armed the alarm for the turn's end: no cron has fired.
     expect(await eventually(() => stack.tickerAlarm())).toBe(firstDeadline);
@@ -133,10 +139,7 @@ describe('when the arm is lost', () => {
   afterAll(() => stack?.stop());
 
   it("the cron's safety-net pass applies the deadline and arms the ticker, which applies the next one by itself", async () => {
-    const [host, bob] = await agents(stack, orgKey, ['host', 'bob']);
-    if (!host || !bob) throw new Error('agents');
-    const api = meetingApi(stack, await readyMeeting(stack, host, [bob], { turnDurationMs: 1_500 }));
-    await api.act(host, 'start');
+    const { api } = await startedMeeting(stack, orgKey, 1_500);
     const firstDeadline = await turnEndsAt(stack, api.id);
     await sleep(firstDeadline + 300 - Date.now());
     // Past the deadline and nobody applied it: the ticker never heard of it.

@@ -35,9 +35,6 @@ const nextDeadlineStatement = sql`
   )) * 1000)::float8 AS wake_at`;
 
 export interface SweepPass {
-  expiredWaits: number;
-  meetingsAdvanced: number;
-  meetingsFailed: number;
   /** Outbox ids of the turns applied (events, autoRun turns), for the dispatcher. */
   deliveryIds: string[];
   /** Deliveries due now, counted up to the pass's `dueDeliveries` bound, for the dispatcher. */
@@ -71,7 +68,6 @@ export async function sweepPass(
   ]);
   const deliveryIds: string[] = [];
   let wakeAt = next.rows[0]?.wake_at == null ? null : Number(next.rows[0].wake_at);
-  let failed = 0;
   await pMap(
     overdue.rows,
     async (row) => {
@@ -81,7 +77,6 @@ export async function sweepPass(
         deliveryIds.push(...caughtUp.deliveryIds);
         wakeAt = earliest(wakeAt, caughtUp.wakeAt);
       } catch (error) {
-        failed += 1;
         wakeAt = earliest(wakeAt, Date.now() + MEETING_RETRY_MS);
         console.error(`sweep: meeting ${row.id} could not be advanced:`, describeForLog(error));
       }
@@ -90,9 +85,6 @@ export async function sweepPass(
   );
   const dueDeliveries = Number(due.rows[0]?.due ?? 0);
   return {
-    expiredWaits: expired.rows.length,
-    meetingsAdvanced: overdue.rows.length - failed,
-    meetingsFailed: failed,
     deliveryIds,
     dueDeliveries,
     wakeAt,
