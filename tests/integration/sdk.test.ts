@@ -69,8 +69,8 @@ async function twoAgentMeeting(title: string) {
 describe('SDK against the real service', () => {
   it('manages agents with the organization key', async () => {
     const created = await org.agents.create({ name: 'crud', externalId: 'sdk-crud' });
-    expect(await org.agents.findByExternalId('sdk-crud')).toMatchObject({ id: created.agent.id });
-    expect(await org.agents.findByExternalId('nobody')).toBeNull();
+    expect(await org.agents.find('sdk-crud')).toMatchObject({ id: created.agent.id });
+    expect(await org.agents.find('nobody')).toBeNull();
     expect((await org.agents.update(created.agent.id, { description: 'd' })).description).toBe('d');
     const rotated = await org.agents.rotate(created.agent.id);
     expect(rotated.token).not.toBe(created.token);

@@ -57,6 +57,15 @@ const idOf = (prefix: string, name: string) =>
     .openapi({ example: `${prefix}_01jd6s5v1xe8rb8xgsnq8mq2gx` });
 
 export const AgentId = idOf('agt', 'agent');
+/** Where a request names an agent: its id, or `ext:<externalId>` in the caller's organization. */
+export const AgentRef = z
+  .string()
+  .regex(/^(agt_[0-9a-z]{26}|ext:[^\s]{1,200})$/, 'must be an agent id (agt_...) or ext:<externalId>')
+  .openapi({
+    description:
+      "An agent id, or `ext:<externalId>`: the agent of the caller's organization with that external id.",
+    example: 'ext:billing-bot',
+  });
 export const MessageId = idOf('msg', 'message');
 export const OrganizationId = idOf('org', 'organization');
 
@@ -100,6 +109,18 @@ export const Agent = z
     createdAt: timestamp,
   })
   .openapi('Agent');
+
+export const DirectoryEntry = z
+  .object({
+    id: AgentId,
+    externalId: externalId.nullable(),
+    name,
+    description: z.string().nullable(),
+    metadata: Metadata,
+    status: z.enum(['active', 'deactivated']),
+    endpoint: z.boolean().openapi({ description: 'Whether messages to it are pushed to an endpoint.' }),
+  })
+  .openapi('DirectoryEntry', { description: 'An agent as its peers see it: no endpoint URL, no secrets.' });
 
 export const AgentInput = {
   name,

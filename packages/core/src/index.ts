@@ -15,6 +15,7 @@ export * from './services/agents/create-agent';
 export * from './services/agents/deactivate-agent';
 export * from './services/agents/get-agent';
 export * from './services/agents/list-agents';
+export * from './services/agents/resolve-agent-refs';
 export * from './services/agents/rotate-agent';
 export * from './services/agents/update-agent';
 export * from './services/conversations/await-reply';

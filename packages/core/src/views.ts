@@ -33,6 +33,19 @@ export function agentView(row: Row<typeof agents>) {
   };
 }
 
+/** An agent as its peers see it in the directory: never its endpoint's URL or its secrets. */
+export function directoryEntryView(row: Row<typeof agents>) {
+  return {
+    id: row.id,
+    externalId: row.externalId,
+    name: row.name,
+    description: row.description,
+    metadata: row.metadata,
+    status: row.status,
+    endpoint: row.endpointUrl !== null && row.endpointDisabledAt === null,
+  };
+}
+
 /**
  * A message's status is its push delivery's status; a message with nothing to push (no endpoint)
  * is `queued` until its recipient acknowledges it from the inbox.

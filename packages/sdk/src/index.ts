@@ -1,4 +1,4 @@
-export type { AgentCredentials, AgentInput, AgentPatch } from './api/agents';
+export type { AgentCredentials, AgentInput, AgentPatch, AgentQuery } from './api/agents';
 export type { MeetingInput } from './api/meetings';
 export type { SendOptions } from './api/messages';
 export { AgentMessaging } from './client';

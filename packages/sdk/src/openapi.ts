@@ -159,11 +159,16 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** List the organization's agents, or find one by externalId */
+        /**
+         * The organization's agents (organization key), or its directory (agent token)
+         * @description An agent token sees its peers as directory entries (no endpoint URL, no secrets); the organization key sees every field.
+         */
         get: {
             parameters: {
                 query?: {
                     externalId?: string;
+                    /** @description Text in the name, description or external id (case-insensitive) */
+                    q?: string;
                     /** @description nextCursor of the previous page */
                     cursor?: string;
                     limit?: number;
@@ -174,14 +179,14 @@ export type paths = {
             };
             requestBody?: never;
             responses: {
-                /** @description A page of agents */
+                /** @description A page of agents, in creation order */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                            agents: components["schemas"]["Agent"][];
+                            agents: (components["schemas"]["Agent"] | components["schemas"]["DirectoryEntry"])[];
                             nextCursor: string | null;
                         };
                     };
@@ -966,7 +971,10 @@ export type paths = {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
+                        /**
+                         * @description An agent id, or `ext:<externalId>`: the agent of the caller's organization with that external id.
+                         * @example ext:billing-bot
+                         */
                         to: string;
                         /**
                          * @description Any JSON value
@@ -1105,7 +1113,10 @@ export type paths = {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
+                        /**
+                         * @description An agent id, or `ext:<externalId>`: the agent of the caller's organization with that external id.
+                         * @example ext:billing-bot
+                         */
                         to: string;
                         /**
                          * @description Any JSON value
@@ -1227,6 +1238,7 @@ export type paths = {
                 };
                 header?: never;
                 path: {
+                    /** @description An agent id, or `ext:<externalId>`: the agent of the caller's organization with that external id. */
                     agentId: string;
                 };
                 cookie?: never;
@@ -1522,6 +1534,7 @@ export type paths = {
         get: {
             parameters: {
                 query?: {
+                    /** @description An agent id, or `ext:<externalId>`: the agent of the caller's organization with that external id. */
                     from?: string;
                     limit?: number;
                     /** @description Long-poll: wait up to this long for a message when there is none */
@@ -2736,6 +2749,26 @@ export type components = {
             status: "active" | "deactivated";
             /** Format: date-time */
             createdAt: string;
+        };
+        /** @description An agent as its peers see it: no endpoint URL, no secrets. */
+        DirectoryEntry: {
+            /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
+            id: string;
+            externalId: string | null;
+            name: string;
+            description: string | null;
+            /**
+             * @example {
+             *       "team": "support"
+             *     }
+             */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** @enum {string} */
+            status: "active" | "deactivated";
+            /** @description Whether messages to it are pushed to an endpoint. */
+            endpoint: boolean;
         };
         Message: {
             /** @example msg_01jd6s5v1xe8rb8xgsnq8mq2gx */

@@ -9,6 +9,8 @@ export type Metadata = Record<string, unknown>;
 
 export type Organization = Schemas['Organization'];
 export type Agent = Schemas['Agent'];
+/** An agent as its peers see it (an agent token's view of the directory). */
+export type DirectoryEntry = Schemas['DirectoryEntry'];
 /** `content` is any JSON value, `null` included: always present (a schema of `unknown` reads as optional). */
 export type Message = Schemas['Message'] & { content: Json };
 export type DeliveryStatus = Message['status'];

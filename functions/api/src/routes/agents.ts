@@ -13,6 +13,7 @@ import {
   AgentInput,
   agentIdParam,
   bearerAuth,
+  DirectoryEntry,
   json,
   jsonBody,
   noBody,
@@ -58,18 +59,29 @@ const list = createRoute({
   path: '/v1/agents',
   tags,
   security: bearerAuth,
-  summary: "List the organization's agents, or find one by externalId",
+  summary: "The organization's agents (organization key), or its directory (agent token)",
+  description:
+    'An agent token sees its peers as directory entries (no endpoint URL, no secrets); the organization key sees every field.',
   request: {
     query: z
       .object({
         externalId: z.string().min(1).max(200).optional(),
+        q: z
+          .string()
+          .min(1)
+          .max(200)
+          .optional()
+          .openapi({ description: 'Text in the name, description or external id (case-insensitive)' }),
         cursor: z.string().optional().openapi({ description: 'nextCursor of the previous page' }),
         limit: z.coerce.number().int().min(1).max(200).default(50),
       })
       .strict(),
   },
   responses: {
-    200: json(z.object({ agents: z.array(Agent), nextCursor: z.string().nullable() }), 'A page of agents'),
+    200: json(
+      z.object({ agents: z.array(z.union([Agent, DirectoryEntry])), nextCursor: z.string().nullable() }),
+      'A page of agents, in creation order',
+    ),
     ...problemResponses(400, 401, 403),
   },
 });

@@ -10,7 +10,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf, replayable } from '../context';
 import { checksKeyInStatement } from '../middleware/authenticate';
 import {
-  AgentId,
+  AgentRef,
   bearerAuth,
   idempotencyKeyHeader,
   JsonContent,
@@ -39,7 +39,7 @@ const sync = createRoute({
     body: jsonBody(
       z
         .object({
-          to: AgentId,
+          to: AgentRef,
           content: JsonContent,
           timeoutMs: z.number().int().min(100).openapi({ example: 30000 }),
           metadata: Metadata.optional(),
@@ -62,7 +62,7 @@ const asyncSend = createRoute({
   middleware: [checksKeyInStatement] as const,
   request: {
     headers: idempotencyKeyHeader,
-    body: jsonBody(z.object({ to: AgentId, content: JsonContent, metadata: Metadata.optional() }).strict()),
+    body: jsonBody(z.object({ to: AgentRef, content: JsonContent, metadata: Metadata.optional() }).strict()),
   },
   responses: {
     202: json(
@@ -80,7 +80,7 @@ const history = createRoute({
   security: bearerAuth,
   summary: 'Everything between you and one agent, in order; pages go back in time',
   request: {
-    params: z.object({ agentId: AgentId.openapi({ param: { name: 'agentId', in: 'path' } }) }),
+    params: z.object({ agentId: AgentRef.openapi({ param: { name: 'agentId', in: 'path' } }) }),
     query: z
       .object({
         before: z.string().optional().openapi({ description: 'nextCursor of the later page' }),

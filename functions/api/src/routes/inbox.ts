@@ -2,7 +2,7 @@ import { ackInbox, readInbox } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf } from '../context';
 import { checksKeyInStatement } from '../middleware/authenticate';
-import { AgentId, bearerAuth, json, jsonBody, Message, MessageId, problemResponses } from '../schemas';
+import { AgentRef, bearerAuth, json, jsonBody, Message, MessageId, problemResponses } from '../schemas';
 import type { App } from '../types';
 
 const tags = ['Inbox'];
@@ -17,7 +17,7 @@ const read = createRoute({
   request: {
     query: z
       .object({
-        from: AgentId.optional(),
+        from: AgentRef.optional(),
         limit: z.coerce.number().int().min(1).max(200).default(50),
         waitMs: z.coerce
           .number()

@@ -14,7 +14,7 @@ import type { MiddlewareHandler } from 'hono';
 import { ctxOf, replayable, withPush } from '../context';
 import { checksKeyInStatement } from '../middleware/authenticate';
 import {
-  AgentId,
+  AgentRef,
   bearerAuth,
   idempotencyKeyHeader,
   JsonContent,
@@ -48,7 +48,7 @@ const create = createRoute({
       z
         .object({
           title: z.string().trim().min(1).max(200),
-          participantIds: z.array(AgentId).max(500),
+          participantIds: z.array(AgentRef).max(500),
           turnDurationMs: z.number().int().min(100).max(3_600_000),
           maxTurns: z.number().int().min(1).max(100_000).optional(),
           autoRun: z.boolean().optional(),
@@ -94,7 +94,7 @@ const actionWithBody = <B extends z.ZodType, R extends typeof meetingResponse | 
 const invite = actionWithBody(
   'invite',
   'Invite more agents (host)',
-  z.object({ agentIds: z.array(AgentId).min(1).max(500) }).strict(),
+  z.object({ agentIds: z.array(AgentRef).min(1).max(500) }).strict(),
   meetingResponse,
 );
 const attend = action('attend', 'Attend a meeting you are invited to: you join the rotation');

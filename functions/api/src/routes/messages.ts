@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf, pushSoon, replayable } from '../context';
 import { checksKeyInStatement } from '../middleware/authenticate';
 import {
-  AgentId,
+  AgentRef,
   bearerAuth,
   Delivery,
   DeliveryAttempt,
@@ -33,7 +33,7 @@ const send = createRoute({
     body: jsonBody(
       z
         .object({
-          to: z.union([AgentId, z.array(AgentId).min(1).max(100)]),
+          to: z.union([AgentRef, z.array(AgentRef).min(1).max(100)]),
           content: JsonContent,
           metadata: Metadata.optional(),
         })

@@ -1,5 +1,5 @@
 import { path, type Request } from '../transport';
-import type { Agent, Metadata } from '../types';
+import type { Agent, DirectoryEntry, Metadata } from '../types';
 
 export interface AgentInput {
   name: string;
@@ -25,14 +25,28 @@ export interface AgentCredentials {
   signingSecret: string;
 }
 
-/** Organization key: the organization's agents. */
+export type AgentQuery = {
+  externalId?: string;
+  /** Text in the name, description or external id. */
+  q?: string;
+  cursor?: string;
+  limit?: number;
+};
+
+/** The organization's agents (organization key); the directory of peers (agent token). */
 export const agentsApi = (request: Request) => ({
   create: (input: AgentInput) => request<AgentCredentials>('POST', '/v1/agents', { body: input }),
-  list: (query: { externalId?: string; cursor?: string; limit?: number } = {}) =>
+  /** Organization key: every field of every agent. */
+  list: (query: AgentQuery = {}) =>
     request<{ agents: Agent[]; nextCursor: string | null }>('GET', '/v1/agents', { query }),
+  /** Agent token: the organization's agents as peers see them (no endpoint URLs). */
+  directory: (query: AgentQuery = {}) =>
+    request<{ agents: DirectoryEntry[]; nextCursor: string | null }>('GET', '/v1/agents', { query }),
+  /** The agent with this external id, or null; an agent token gets its directory entry. */
+  find: async (externalId: string) =>
+    (await request<{ agents: (Agent | DirectoryEntry)[] }>('GET', '/v1/agents', { query: { externalId } }))
+      .agents[0] ?? null,
   get: async (id: string) => (await request<{ agent: Agent }>('GET', path`/v1/agents/${id}`)).agent,
-  findByExternalId: async (externalId: string) =>
-    (await request<{ agents: Agent[] }>('GET', '/v1/agents', { query: { externalId } })).agents[0] ?? null,
   update: async (id: string, patch: AgentPatch) =>
     (await request<{ agent: Agent }>('PATCH', path`/v1/agents/${id}`, { body: patch })).agent,
   /** Deactivates: tokens revoked, history kept. */

@@ -3,6 +3,7 @@ import { requireKind } from '../../auth';
 import type { Ctx } from '../../context';
 import { messages, sessions } from '../../schema';
 import { findAgent } from '../agents/find-agent';
+import { resolveAgentRef } from '../agents/resolve-agent-refs';
 import { viewMessages } from '../messages/view-messages';
 
 export interface HistoryInput {
@@ -15,8 +16,9 @@ export interface HistoryInput {
  * Everything between the caller and one agent, both directions and every session, in order. Pages
  * go back in time: `nextCursor` is the `before` of the previous page.
  */
-export async function conversationHistory(ctx: Ctx, input: HistoryInput) {
+export async function conversationHistory(ctx: Ctx, request: HistoryInput) {
   const me = requireKind(ctx.principal, 'agent');
+  const input = { ...request, agentId: await resolveAgentRef(ctx, request.agentId) };
   await findAgent(ctx.db, me.organizationId, input.agentId);
   const [agentA, agentB] =
     me.agentId < input.agentId ? [me.agentId, input.agentId] : [input.agentId, me.agentId];

@@ -14,6 +14,7 @@ import {
 } from '../../idempotency';
 import { newId } from '../../ids';
 import { type MessageView, messageView } from '../../views';
+import { resolveAgentRef } from '../agents/resolve-agent-refs';
 import { leaseMs, targetsFromJson } from '../deliveries/claim-deliveries';
 import type { Target } from '../deliveries/target';
 import { newMessage, requireActiveRecipient } from '../messages/post-messages';
@@ -46,10 +47,11 @@ type AsyncRow = StoredKeyColumns & {
  */
 export async function sendAsync(
   ctx: Ctx,
-  input: AsyncMessageInput,
+  request: AsyncMessageInput,
   idempotencyKey?: string,
 ): Promise<StoredResponse<SendAsyncBody> & { claimed: Target[]; deliveryIds: string[] }> {
   const sender = requireKind(ctx.principal, 'agent');
+  const input = { ...request, to: await resolveAgentRef(ctx, request.to) };
   if (input.to === sender.agentId) throw fail.validation('An agent cannot converse with itself.');
   const k = await statementKey({
     principalId: sender.agentId,

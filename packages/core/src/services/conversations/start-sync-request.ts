@@ -13,6 +13,7 @@ import {
 } from '../../idempotency';
 import { newId } from '../../ids';
 import type { messages } from '../../schema';
+import { resolveAgentRef } from '../agents/resolve-agent-refs';
 import { leaseMs, targetsFromJson } from '../deliveries/claim-deliveries';
 import type { Target } from '../deliveries/target';
 import { newMessage } from '../messages/post-messages';
@@ -47,12 +48,13 @@ type StartRow = StoredKeyColumns & {
  */
 export async function startSyncRequest(
   ctx: Ctx,
-  input: SyncRequestInput,
+  asked: SyncRequestInput,
   idempotencyKey?: string,
 ): Promise<
   StartedRequest & { replayed: boolean; claimed: Target[]; request?: typeof messages.$inferSelect }
 > {
   const sender = requireKind(ctx.principal, 'agent');
+  const input = { ...asked, to: await resolveAgentRef(ctx, asked.to) };
   if (input.to === sender.agentId) throw fail.validation('An agent cannot send a sync request to itself.');
   if (input.timeoutMs > ctx.config.SYNC_MAX_TIMEOUT_MS) {
     throw fail.validation(`timeoutMs may be at most ${ctx.config.SYNC_MAX_TIMEOUT_MS}.`, [

@@ -5,6 +5,7 @@ import { rowFromJson } from '../../db';
 import { pollUntil } from '../../poll';
 import { messages } from '../../schema';
 import { type DeliveryStatus, messageView } from '../../views';
+import { resolveAgentRef } from '../agents/resolve-agent-refs';
 
 export interface ReadInboxInput {
   from?: string | undefined;
@@ -20,7 +21,7 @@ export interface ReadInboxInput {
  */
 export async function readInbox(ctx: Ctx, input: ReadInboxInput) {
   const agent = requireKind(ctx.principal, 'agent');
-  const fromSender = input.from ? sql`AND sender_id = ${input.from}` : sql``;
+  const fromSender = input.from ? sql`AND sender_id = ${await resolveAgentRef(ctx, input.from)}` : sql``;
   const read = async () => {
     const { rows } = await ctx.db.execute<{
       message: Record<string, unknown> | null;

@@ -3,6 +3,7 @@ import type { Ctx } from '../../context';
 import { idempotentWrite } from '../../idempotency';
 import { newId } from '../../ids';
 import { meetings } from '../../schema';
+import { resolveAgentRefs } from '../agents/resolve-agent-refs';
 import { loadRecipients } from '../messages/post-messages';
 import { invited, MeetingTx } from './meeting-tx';
 
@@ -15,8 +16,9 @@ export interface CreateMeetingInput {
 }
 
 /** The caller hosts (attending, join order 0); the others are invited. */
-export async function createMeeting(ctx: Ctx, input: CreateMeetingInput, idempotencyKey?: string) {
+export async function createMeeting(ctx: Ctx, request: CreateMeetingInput, idempotencyKey?: string) {
   const host = requireKind(ctx.principal, 'agent');
+  const input = { ...request, participantIds: await resolveAgentRefs(ctx, request.participantIds) };
   const inviteeIds = [...new Set(input.participantIds)].filter((id) => id !== host.agentId);
   const scope = { principalId: host.agentId, key: idempotencyKey, request: ['POST /v1/meetings', input] };
   return idempotentWrite(ctx.db, scope, async (tx) => {

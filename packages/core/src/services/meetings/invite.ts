@@ -1,13 +1,15 @@
 import { requireKind } from '../../auth';
 import type { Ctx } from '../../context';
 import { fail } from '../../errors';
+import { resolveAgentRefs } from '../agents/resolve-agent-refs';
 import { loadRecipients } from '../messages/post-messages';
 import { invited } from './meeting-tx';
 import { withMeeting } from './with-meeting';
 
 /** The host invites more agents; those already taking part are left as they are. */
-export async function inviteToMeeting(ctx: Ctx, meetingId: string, agentIds: string[]) {
+export async function inviteToMeeting(ctx: Ctx, meetingId: string, agentRefs: string[]) {
   const caller = requireKind(ctx.principal, 'agent');
+  const agentIds = await resolveAgentRefs(ctx, agentRefs);
   return withMeeting(ctx, meetingId, async (meeting) => {
     meeting.requireHost(caller.agentId);
     if (meeting.meeting.status === 'ended') throw fail.conflict('meeting_ended');

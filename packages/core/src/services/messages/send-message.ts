@@ -5,6 +5,7 @@ import { textArray } from '../../db';
 import { runKeyed, type StoredKeyColumns, type StoredResponse, statementKey } from '../../idempotency';
 import { newId } from '../../ids';
 import { type MessageView, messageView } from '../../views';
+import { resolveAgentRef, resolveAgentRefs } from '../agents/resolve-agent-refs';
 import { leaseMs, targetsFromJson } from '../deliveries/claim-deliveries';
 import type { Target } from '../deliveries/target';
 import { newMessage, requireActiveRecipient } from './post-messages';
@@ -42,11 +43,15 @@ type SendRow = StoredKeyColumns & {
  */
 export async function sendMessage(
   ctx: Ctx,
-  input: SendMessageInput,
+  request: SendMessageInput,
   idempotencyKey?: string,
 ): Promise<SendMessageResult> {
   const sender = requireKind(ctx.principal, 'agent');
-  const recipientIds = [...new Set(Array.isArray(input.to) ? input.to : [input.to])];
+  const to = Array.isArray(request.to)
+    ? await resolveAgentRefs(ctx, request.to)
+    : await resolveAgentRef(ctx, request.to);
+  const input = { ...request, to };
+  const recipientIds = [...new Set(Array.isArray(to) ? to : [to])];
   const k = await statementKey({
     principalId: sender.agentId,
     key: idempotencyKey,
