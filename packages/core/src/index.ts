@@ -43,6 +43,7 @@ export * from './services/meetings/release-agent';
 export * from './services/meetings/speak';
 export * from './services/meetings/start';
 export * from './services/messages/get-message';
+export * from './services/messages/list-messages';
 export * from './services/messages/redeliver-message';
 export * from './services/messages/send-message';
 export * from './services/organizations/create-organization';

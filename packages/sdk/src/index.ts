@@ -1,6 +1,6 @@
 export type { AgentCredentials, AgentInput, AgentPatch, AgentQuery } from './api/agents';
 export type { MeetingInput } from './api/meetings';
-export type { SendOptions } from './api/messages';
+export type { MessageFilters, MessagePage, SendOptions } from './api/messages';
 export { AgentMessaging } from './client';
 export * from './errors';
 export {

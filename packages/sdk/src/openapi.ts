@@ -667,7 +667,87 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Your messages, sent and received, newest first (agent token; organization key: any agent, or all) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Organization key: this agent's messages (else the organization's) */
+                    agentId?: string;
+                    /** @description Default: both */
+                    direction?: "sent" | "received";
+                    /** @description The other party */
+                    with?: string;
+                    kind?: "user" | "system" | "timeout" | "ending";
+                    sessionId?: string;
+                    meetingId?: string;
+                    /** @description Created at or after */
+                    since?: string;
+                    /** @description Created before */
+                    until?: string;
+                    /** @description A JSON object; messages whose metadata contains it */
+                    metadata?: string;
+                    acknowledged?: "true" | "false";
+                    /** @description nextCursor of the previous (newer) page */
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page, newest first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: components["schemas"]["Message"][];
+                            /** @example msg_01jd6s5v1xe8rb8xgsnq8mq2gx */
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid request (validation_failed, invalid_json, ...) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials (unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Credential of the wrong kind or role (forbidden) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to this credential */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         put?: never;
         /** Send a one-way message (agent token) to one agent, or to several (one message each) */
         post: {
@@ -781,6 +861,97 @@ export type paths = {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many messages match the same filters as the listing */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Organization key: this agent's messages (else the organization's) */
+                    agentId?: string;
+                    /** @description Default: both */
+                    direction?: "sent" | "received";
+                    /** @description The other party */
+                    with?: string;
+                    kind?: "user" | "system" | "timeout" | "ending";
+                    sessionId?: string;
+                    meetingId?: string;
+                    /** @description Created at or after */
+                    since?: string;
+                    /** @description Created before */
+                    until?: string;
+                    /** @description A JSON object; messages whose metadata contains it */
+                    metadata?: string;
+                    acknowledged?: "true" | "false";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The count */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            count: number;
+                        };
+                    };
+                };
+                /** @description Invalid request (validation_failed, invalid_json, ...) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials (unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Credential of the wrong kind or role (forbidden) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to this credential */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1603,7 +1774,10 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Acknowledge messages: they leave your inbox. Ids not yours are ignored */
+        /**
+         * Acknowledge messages, by id or every one from an agent: they leave your inbox
+         * @description Ids that are not yours, unknown or already acknowledged are ignored. With both, the ids from `from`.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1614,12 +1788,17 @@ export type paths = {
             requestBody: {
                 content: {
                     "application/json": {
-                        messageIds: string[];
+                        messageIds?: string[];
+                        /**
+                         * @description An agent id, or `ext:<externalId>`: the agent of the caller's organization with that external id.
+                         * @example ext:billing-bot
+                         */
+                        from?: string;
                     };
                 };
             };
             responses: {
-                /** @description The ids acknowledged now */
+                /** @description The ids acknowledged now, and how many */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1627,6 +1806,7 @@ export type paths = {
                     content: {
                         "application/json": {
                             acknowledged: string[];
+                            count: number;
                         };
                     };
                 };

@@ -40,11 +40,23 @@ const ack = createRoute({
   path: '/v1/inbox/ack',
   tags,
   security: bearerAuth,
-  summary: 'Acknowledge messages: they leave your inbox. Ids not yours are ignored',
+  summary: 'Acknowledge messages, by id or every one from an agent: they leave your inbox',
+  description:
+    'Ids that are not yours, unknown or already acknowledged are ignored. With both, the ids from `from`.',
   middleware: [checksKeyInStatement] as const,
-  request: { body: jsonBody(z.object({ messageIds: z.array(MessageId).min(1).max(500) }).strict()) },
+  request: {
+    body: jsonBody(
+      z
+        .object({ messageIds: z.array(MessageId).min(1).max(500).optional(), from: AgentRef.optional() })
+        .strict()
+        .refine((body) => body.messageIds || body.from, { message: 'give messageIds, from, or both' }),
+    ),
+  },
   responses: {
-    200: json(z.object({ acknowledged: z.array(MessageId) }), 'The ids acknowledged now'),
+    200: json(
+      z.object({ acknowledged: z.array(MessageId), count: z.number().int() }),
+      'The ids acknowledged now, and how many',
+    ),
     ...problemResponses(400, 401, 403, 413, 415),
   },
 });
@@ -52,4 +64,4 @@ const ack = createRoute({
 export const registerInbox = (app: App) =>
   app
     .openapi(read, async (c) => c.json(await readInbox(ctxOf(c), c.req.valid('query')), 200))
-    .openapi(ack, async (c) => c.json(await ackInbox(ctxOf(c), c.req.valid('json').messageIds), 200));
+    .openapi(ack, async (c) => c.json(await ackInbox(ctxOf(c), c.req.valid('json')), 200));

@@ -1,4 +1,10 @@
-import { getMessage, redeliverMessage, sendMessage } from '@agent-messaging/core';
+import {
+  countMessages,
+  getMessage,
+  listMessages,
+  redeliverMessage,
+  sendMessage,
+} from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf, pushSoon, replayable } from '../context';
 import { checksKeyInStatement } from '../middleware/authenticate';
@@ -11,11 +17,14 @@ import {
   JsonContent,
   json,
   jsonBody,
+  MeetingId,
   Message,
+  MessageId,
   Metadata,
   messageIdParam,
   noBody,
   problemResponses,
+  SessionId,
 } from '../schemas';
 import type { App } from '../types';
 
@@ -65,6 +74,83 @@ const get = createRoute({
   },
 });
 
+/** A JSON object in a query parameter (`metadata={"k":"v"}`), matched by containment. */
+const JsonObjectParam = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+        return parsed as Record<string, unknown>;
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+    return z.NEVER;
+  })
+  .openapi({
+    type: 'string',
+    description: 'A JSON object; messages whose metadata contains it',
+    example: '{"topic":"billing"}',
+  });
+
+const filters = z.object({
+  agentId: AgentRef.optional().openapi({
+    description: "Organization key: this agent's messages (else the organization's)",
+  }),
+  direction: z.enum(['sent', 'received']).optional().openapi({ description: 'Default: both' }),
+  with: AgentRef.optional().openapi({ description: 'The other party' }),
+  kind: z.enum(['user', 'system', 'timeout', 'ending']).optional(),
+  sessionId: SessionId.optional(),
+  meetingId: MeetingId.optional(),
+  since: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Created at or after' }),
+  until: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Created before' }),
+  metadata: JsonObjectParam.optional(),
+  acknowledged: z
+    .enum(['true', 'false'])
+    .transform((flag) => flag === 'true')
+    .optional(),
+});
+
+const list = createRoute({
+  method: 'get',
+  path: '/v1/messages',
+  tags,
+  security: bearerAuth,
+  summary:
+    'Your messages, sent and received, newest first (agent token; organization key: any agent, or all)',
+  middleware: [checksKeyInStatement] as const,
+  request: {
+    query: filters
+      .extend({
+        cursor: MessageId.optional().openapi({ description: 'nextCursor of the previous (newer) page' }),
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+      })
+      .strict(),
+  },
+  responses: {
+    200: json(
+      z.object({ messages: z.array(Message), nextCursor: MessageId.nullable() }),
+      'A page, newest first',
+    ),
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
+
+const count = createRoute({
+  method: 'get',
+  path: '/v1/messages/count',
+  tags,
+  security: bearerAuth,
+  summary: 'How many messages match the same filters as the listing',
+  middleware: [checksKeyInStatement] as const,
+  request: { query: filters.strict() },
+  responses: {
+    200: json(z.object({ count: z.number().int() }), 'The count'),
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
+
 const redeliver = createRoute({
   method: 'post',
   path: '/v1/messages/{id}/redeliver',
@@ -88,6 +174,9 @@ export const registerMessages = (app: App) =>
       );
       return c.json(replayable(c, result), 202);
     })
+    .openapi(list, async (c) => c.json(await listMessages(ctxOf(c), c.req.valid('query')), 200))
+    // Before /v1/messages/{id}, which would take "count" for an id.
+    .openapi(count, async (c) => c.json(await countMessages(ctxOf(c), c.req.valid('query')), 200))
     .openapi(get, async (c) => c.json(await getMessage(ctxOf(c), c.req.valid('param').id), 200))
     .openapi(redeliver, async (c) => {
       const { message, deliveryIds } = await redeliverMessage(ctxOf(c), c.req.valid('param').id);

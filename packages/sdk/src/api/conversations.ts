@@ -48,6 +48,9 @@ export const inboxApi = (request: Request) => ({
       ? []
       : (await request<{ acknowledged: string[] }>('POST', '/v1/inbox/ack', { body: { messageIds } }))
           .acknowledged,
+  /** Acknowledges every unacknowledged message from `from` (an id or `ext:` ref); how many. */
+  ackFrom: async (from: string) =>
+    (await request<{ count: number }>('POST', '/v1/inbox/ack', { body: { from } })).count,
 });
 
 /** Asynchronous conversations (agent token). */

@@ -1,6 +1,33 @@
 import { path, type Request } from '../transport';
 import type { Delivery, DeliveryAttempt, Message, Metadata } from '../types';
 
+/** Filters of message listings and counts; agent refs may be `ext:<externalId>`. */
+export type MessageFilters = {
+  /** Organization key: this agent's messages (else the organization's). */
+  agentId?: string;
+  direction?: 'sent' | 'received';
+  /** The other party. */
+  with?: string;
+  kind?: Message['kind'];
+  sessionId?: string;
+  meetingId?: string;
+  /** ISO times: created at or after `since`, before `until`. */
+  since?: string;
+  until?: string;
+  /** Messages whose metadata contains this object. */
+  metadata?: Metadata;
+  acknowledged?: boolean;
+};
+
+export type MessagePage = { messages: Message[]; nextCursor: string | null };
+
+/** The filters as query parameters. */
+const filterQuery = ({ metadata, acknowledged, ...rest }: MessageFilters) => ({
+  ...rest,
+  ...(metadata && { metadata: JSON.stringify(metadata) }),
+  ...(acknowledged !== undefined && { acknowledged: String(acknowledged) }),
+});
+
 export interface SendOptions {
   metadata?: Metadata;
   /** Same key and body: the first response again, no second message. */
@@ -18,8 +45,18 @@ export const messagesApi = (request: Request) => {
     });
     return Array.isArray(to) ? body.messages : body.message;
   }
+  const list = (query: MessageFilters & { cursor?: string; limit?: number } = {}) =>
+    request<MessagePage>('GET', '/v1/messages', { query: filterQuery(query) });
   return {
     send,
+    /** Newest first; `nextCursor` is the `cursor` of the next (older) page. */
+    list,
+    sent: (query: Omit<MessageFilters, 'direction'> & { cursor?: string; limit?: number } = {}) =>
+      list({ ...query, direction: 'sent' }),
+    received: (query: Omit<MessageFilters, 'direction'> & { cursor?: string; limit?: number } = {}) =>
+      list({ ...query, direction: 'received' }),
+    count: async (filters: MessageFilters = {}) =>
+      (await request<{ count: number }>('GET', '/v1/messages/count', { query: filterQuery(filters) })).count,
     get: (id: string) =>
       request<{ message: Message; delivery: Delivery | null; attempts: DeliveryAttempt[] }>(
         'GET',
