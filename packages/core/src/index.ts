@@ -45,6 +45,7 @@ export * from './services/meetings/start';
 export * from './services/messages/get-message';
 export * from './services/messages/list-messages';
 export * from './services/messages/redeliver-message';
+export * from './services/messages/search-messages';
 export * from './services/messages/send-message';
 export * from './services/organizations/create-organization';
 export * from './services/sweeper/sweep-pass';

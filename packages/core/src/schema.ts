@@ -257,6 +257,8 @@ export const messages = pgTable(
     createdAt: createdAt(),
     /** Set when the recipient acknowledged it (inbox ack or a 2xx from its endpoint). */
     acknowledgedAt: at('acknowledged_at'),
+    // Also `search`, a stored tsvector of the content's text (migration 0006), left out of this
+    // model so that no read carries it; only search queries name it.
   },
   (t) => [
     check('messages_one_destination', sql`(${t.recipientId} IS NULL) <> (${t.meetingId} IS NULL)`),

@@ -958,6 +958,94 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/messages/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Full-text search of messages, best first, with snippets
+         * @description Web search syntax (words, "a phrase", -word, or) over the text of the content, English stemming. An agent finds what it sent or received and what was said in its meetings; the organization key finds all of its organization.
+         */
+        get: {
+            parameters: {
+                query: {
+                    q: string;
+                    /** @description The other party */
+                    with?: string;
+                    sessionId?: string;
+                    meetingId?: string;
+                    kind?: "user" | "system" | "timeout" | "ending";
+                    /** @description nextCursor of the previous page */
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Hits, best first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            results: components["schemas"]["SearchHit"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid request (validation_failed, invalid_json, ...) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials (unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Credential of the wrong kind or role (forbidden) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to this credential */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/messages/{id}": {
         parameters: {
             query?: never;
@@ -2985,6 +3073,12 @@ export type components = {
             acknowledgedAt: string | null;
             /** Format: date-time */
             createdAt: string;
+        };
+        SearchHit: {
+            message: components["schemas"]["Message"];
+            rank: number;
+            /** @description Where the words were found, each in <mark></mark> */
+            snippet: string;
         };
         Delivery: {
             /** @description Also the webhook-id header of every attempt */

@@ -13,6 +13,8 @@ export type Agent = Schemas['Agent'];
 export type DirectoryEntry = Schemas['DirectoryEntry'];
 /** `content` is any JSON value, `null` included: always present (a schema of `unknown` reads as optional). */
 export type Message = Schemas['Message'] & { content: Json };
+/** A search hit: the message, its rank and a snippet with the words found in `<mark></mark>`. */
+export type SearchHit = Schemas['SearchHit'] & { message: Message };
 export type DeliveryStatus = Message['status'];
 export type DeliveryAttempt = Schemas['DeliveryAttempt'];
 export type Delivery = NonNullable<Schemas['Delivery']>;

@@ -3,6 +3,7 @@ import {
   getMessage,
   listMessages,
   redeliverMessage,
+  searchMessages,
   sendMessage,
 } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
@@ -151,6 +152,50 @@ const count = createRoute({
   },
 });
 
+const search = createRoute({
+  method: 'get',
+  path: '/v1/messages/search',
+  tags,
+  security: bearerAuth,
+  summary: 'Full-text search of messages, best first, with snippets',
+  description:
+    'Web search syntax (words, "a phrase", -word, or) over the text of the content, English stemming. An agent finds what it sent or received and what was said in its meetings; the organization key finds all of its organization.',
+  middleware: [checksKeyInStatement] as const,
+  request: {
+    query: z
+      .object({
+        q: z.string().min(1).max(500),
+        with: filters.shape.with,
+        sessionId: filters.shape.sessionId,
+        meetingId: filters.shape.meetingId,
+        kind: filters.shape.kind,
+        cursor: z.string().max(200).optional().openapi({ description: 'nextCursor of the previous page' }),
+        limit: z.coerce.number().int().min(1).max(50).default(20),
+      })
+      .strict(),
+  },
+  responses: {
+    200: json(
+      z.object({
+        results: z.array(
+          z
+            .object({
+              message: Message,
+              rank: z.number(),
+              snippet: z
+                .string()
+                .openapi({ description: 'Where the words were found, each in <mark></mark>' }),
+            })
+            .openapi('SearchHit'),
+        ),
+        nextCursor: z.string().nullable(),
+      }),
+      'Hits, best first',
+    ),
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
+
 const redeliver = createRoute({
   method: 'post',
   path: '/v1/messages/{id}/redeliver',
@@ -175,8 +220,9 @@ export const registerMessages = (app: App) =>
       return c.json(replayable(c, result), 202);
     })
     .openapi(list, async (c) => c.json(await listMessages(ctxOf(c), c.req.valid('query')), 200))
-    // Before /v1/messages/{id}, which would take "count" for an id.
+    // Before /v1/messages/{id}, which would take "count" or "search" for an id.
     .openapi(count, async (c) => c.json(await countMessages(ctxOf(c), c.req.valid('query')), 200))
+    .openapi(search, async (c) => c.json(await searchMessages(ctxOf(c), c.req.valid('query')), 200))
     .openapi(get, async (c) => c.json(await getMessage(ctxOf(c), c.req.valid('param').id), 200))
     .openapi(redeliver, async (c) => {
       const { message, deliveryIds } = await redeliverMessage(ctxOf(c), c.req.valid('param').id);

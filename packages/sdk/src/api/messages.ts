@@ -1,5 +1,5 @@
 import { path, type Request } from '../transport';
-import type { Delivery, DeliveryAttempt, Message, Metadata } from '../types';
+import type { Delivery, DeliveryAttempt, Message, Metadata, SearchHit } from '../types';
 
 /** Filters of message listings and counts; agent refs may be `ext:<externalId>`. */
 export type MessageFilters = {
@@ -55,6 +55,17 @@ export const messagesApi = (request: Request) => {
       list({ ...query, direction: 'sent' }),
     received: (query: Omit<MessageFilters, 'direction'> & { cursor?: string; limit?: number } = {}) =>
       list({ ...query, direction: 'received' }),
+    /** Full-text search (web search syntax), best first. */
+    search: (
+      q: string,
+      query: Pick<MessageFilters, 'with' | 'sessionId' | 'meetingId' | 'kind'> & {
+        cursor?: string;
+        limit?: number;
+      } = {},
+    ) =>
+      request<{ results: SearchHit[]; nextCursor: string | null }>('GET', '/v1/messages/search', {
+        query: { ...query, q },
+      }),
     count: async (filters: MessageFilters = {}) =>
       (await request<{ count: number }>('GET', '/v1/messages/count', { query: filterQuery(filters) })).count,
     get: (id: string) =>

@@ -52,7 +52,7 @@ export async function claimDeliveries(
       )
       RETURNING d.*
     )
-    SELECT to_jsonb(c) AS delivery, to_jsonb(a) AS agent, to_jsonb(m) AS message, to_jsonb(e) AS event
+    SELECT to_jsonb(c) AS delivery, to_jsonb(a) AS agent, to_jsonb(m) - 'search' AS message, to_jsonb(e) AS event
     FROM claimed c
     JOIN agents a ON a.id = c.agent_id
     LEFT JOIN messages m ON m.id = c.message_id

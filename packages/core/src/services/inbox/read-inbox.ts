@@ -27,7 +27,7 @@ export async function readInbox(ctx: Ctx, input: ReadInboxInput) {
       message: Record<string, unknown> | null;
       status: DeliveryStatus | null;
     }>(sql`
-      SELECT to_jsonb(m) AS message, d.status
+      SELECT to_jsonb(m) - 'search' AS message, d.status
       FROM (SELECT ${authorizedSql(agent)}) AS caller(live)
       LEFT JOIN LATERAL (
         SELECT * FROM messages

@@ -44,7 +44,7 @@ export async function findVisibleMessageWithAttempts(q: Queryable, principal: Pr
     delivery: Record<string, unknown> | null;
     attempts: Record<string, unknown>[];
   }>(sql`
-    SELECT to_jsonb(m) AS message, to_jsonb(d) AS delivery,
+    SELECT to_jsonb(m) - 'search' AS message, to_jsonb(d) AS delivery,
            coalesce((SELECT jsonb_agg(to_jsonb(a) ORDER BY a.attempt) FROM delivery_attempts a
                      WHERE a.delivery_id = d.id), '[]'::jsonb) AS attempts
     FROM messages m LEFT JOIN deliveries d ON d.message_id = m.id

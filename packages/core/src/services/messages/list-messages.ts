@@ -1,11 +1,12 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { authorizedSql, requireKind } from '../../auth';
+import { requireKind } from '../../auth';
 import type { Ctx } from '../../context';
 import { rowFromJson } from '../../db';
 import { fail } from '../../errors';
 import { messages } from '../../schema';
 import { type DeliveryStatus, messageView } from '../../views';
 import { resolveAgentRef } from '../agents/resolve-agent-refs';
+import { checkedCaller } from './checked-caller';
 
 export interface MessageFilters {
   /** The organization key's choice of agent (an agent token is always itself). */
@@ -61,12 +62,8 @@ async function queryOf(ctx: Ctx, filters: MessageFilters): Promise<{ checked: SQ
   if (filters.acknowledged !== undefined) {
     conditions.push(filters.acknowledged ? sql`acknowledged_at IS NOT NULL` : sql`acknowledged_at IS NULL`);
   }
-  const named = [...new Set([caller.kind === 'organization' ? me : null, other].filter((id) => id !== null))];
-  const missing = named.map(
-    (id) => sql`(SELECT am_fail('agent_not_found', ${`No agent ${id} here.`}) WHERE NOT EXISTS (
-      SELECT 1 FROM agents WHERE id = ${id} AND organization_id = ${caller.organizationId}))`,
-  );
-  const checked = sql`(SELECT CASE WHEN ${authorizedSql(caller)} THEN coalesce(${sql.join([...missing, sql`true`], sql`, `)}) END) AS caller(live)`;
+  const named = [caller.kind === 'organization' ? me : null, other].filter((id) => id !== null);
+  const checked = checkedCaller(caller, named);
   return { checked, where: sql.join(conditions, sql` AND `) };
 }
 
@@ -84,7 +81,7 @@ export async function listMessages(
     message: Record<string, unknown> | null;
     status: DeliveryStatus | null;
   }>(sql`
-    SELECT to_jsonb(m) AS message, d.status
+    SELECT to_jsonb(m) - 'search' AS message, d.status
     FROM ${checked}
     LEFT JOIN LATERAL (
       SELECT * FROM messages WHERE ${where} ${before} ORDER BY id DESC LIMIT ${input.limit + 1}
