@@ -186,6 +186,8 @@ export const Session = z
     agentB: AgentId,
     status: z.enum(['active', 'waiting', 'ended']),
     pendingRequestId: MessageId.nullable(),
+    waiterId: AgentId.nullable().openapi({ description: 'Who waits for the pending request to be answered' }),
+    waitDeadline: timestamp.nullable(),
     createdAt: timestamp,
     endedAt: timestamp.nullable(),
     endedBy: AgentId.nullable(),

@@ -76,6 +76,8 @@ export function sessionView(row: Row<typeof sessions>) {
     agentB: row.agentB,
     status: row.status,
     pendingRequestId: row.pendingRequestId,
+    waiterId: row.waiterId,
+    waitDeadline: row.waitDeadline?.toISOString() ?? null,
     createdAt: row.createdAt.toISOString(),
     endedAt: row.endedAt?.toISOString() ?? null,
     endedBy: row.endedBy,

@@ -3,6 +3,7 @@ import { asyncApi, inboxApi, syncApi } from './api/conversations';
 import { meetingsApi } from './api/meetings';
 import { messagesApi } from './api/messages';
 import { organizationsApi } from './api/organizations';
+import { sessionsApi } from './api/sessions';
 import { type ClientOptions, createTransport } from './transport';
 
 /**
@@ -16,6 +17,7 @@ export class AgentMessaging {
   readonly sync;
   readonly inbox;
   readonly async;
+  readonly sessions;
   readonly meetings;
 
   constructor(options: ClientOptions) {
@@ -26,6 +28,7 @@ export class AgentMessaging {
     this.sync = syncApi(request);
     this.inbox = inboxApi(request);
     this.async = asyncApi(request, this.inbox);
+    this.sessions = sessionsApi(request);
     this.meetings = meetingsApi(request);
   }
 }

@@ -660,6 +660,81 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/agents/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An agent's activity: sessions, messages, partners, meetings, turns (organization key, or the agent itself) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description An agent id, or `ext:<externalId>`: the agent of the caller's organization with that external id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The figures */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AgentStats"];
+                    };
+                };
+                /** @description Invalid request (validation_failed, invalid_json, ...) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials (unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Credential of the wrong kind or role (forbidden) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to this credential */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/messages": {
         parameters: {
             query?: never;
@@ -1512,6 +1587,247 @@ export type paths = {
                     content: {
                         "application/json": {
                             messages: components["schemas"]["Message"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid request (validation_failed, invalid_json, ...) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials (unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Credential of the wrong kind or role (forbidden) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to this credential */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your sessions, newest first (agent token) */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "active" | "waiting" | "ended";
+                    /** @description The peer */
+                    with?: string;
+                    /** @description nextCursor of the previous page */
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sessions: components["schemas"]["SessionSummary"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid request (validation_failed, invalid_json, ...) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials (unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Credential of the wrong kind or role (forbidden) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to this credential */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A session with its counts (either participant, or the organization key) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The session */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            session: components["schemas"]["Session"];
+                            counts: components["schemas"]["SessionCounts"];
+                        };
+                    };
+                };
+                /** @description Invalid request (validation_failed, invalid_json, ...) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials (unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Credential of the wrong kind or role (forbidden) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to this credential */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A session's messages in order, a page at a time */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description nextCursor of the previous page */
+                    after?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Oldest first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: components["schemas"]["Message"][];
+                            /** @example msg_01jd6s5v1xe8rb8xgsnq8mq2gx */
                             nextCursor: string | null;
                         };
                     };
@@ -3038,6 +3354,29 @@ export type components = {
             /** @description Whether messages to it are pushed to an endpoint. */
             endpoint: boolean;
         };
+        AgentStats: {
+            /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
+            agentId: string;
+            sessions: {
+                total: number;
+                open: number;
+            };
+            messages: {
+                sent: number;
+                received: number;
+                unacknowledged: number;
+            };
+            /** @description Distinct agents it exchanged messages with */
+            partners: number;
+            meetings: {
+                hosted: number;
+                attended: number;
+            };
+            turns: {
+                taken: number;
+                timedOut: number;
+            };
+        };
         Message: {
             /** @example msg_01jd6s5v1xe8rb8xgsnq8mq2gx */
             id: string;
@@ -3098,6 +3437,13 @@ export type components = {
             responseStatus: number | null;
             error: string | null;
         };
+        SessionSummary: components["schemas"]["Session"] & {
+            /**
+             * @description The other agent of the session
+             * @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx
+             */
+            peerId: string;
+        };
         Session: {
             /** @example ses_01jd6s5v1xe8rb8xgsnq8mq2gx */
             id: string;
@@ -3109,12 +3455,30 @@ export type components = {
             status: "active" | "waiting" | "ended";
             /** @example msg_01jd6s5v1xe8rb8xgsnq8mq2gx */
             pendingRequestId: string | null;
+            /**
+             * @description Who waits for the pending request to be answered
+             * @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx
+             */
+            waiterId: string | null;
+            /** Format: date-time */
+            waitDeadline: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
             endedAt: string | null;
             /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
             endedBy: string | null;
+        };
+        SessionCounts: {
+            messages: number;
+            unacknowledged: number;
+            bySide: {
+                /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
+                agentId: string;
+                sent: number;
+                /** @description Messages to this agent it has not acknowledged */
+                unacknowledged: number;
+            }[];
         };
         Meeting: {
             /** @example mtg_01jd6s5v1xe8rb8xgsnq8mq2gx */

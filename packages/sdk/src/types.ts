@@ -19,6 +19,10 @@ export type DeliveryStatus = Message['status'];
 export type DeliveryAttempt = Schemas['DeliveryAttempt'];
 export type Delivery = NonNullable<Schemas['Delivery']>;
 export type Session = Schemas['Session'];
+/** A session in a listing: with the caller's peer. */
+export type SessionSummary = Schemas['SessionSummary'];
+export type SessionCounts = Schemas['SessionCounts'];
+export type AgentStats = Schemas['AgentStats'];
 export type Meeting = Schemas['Meeting'];
 export type MeetingEvent = Schemas['MeetingEvent'];
 

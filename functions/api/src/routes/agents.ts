@@ -1,4 +1,5 @@
 import {
+  agentStats,
   createAgent,
   deactivateAgent,
   getAgent,
@@ -8,9 +9,12 @@ import {
 } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf, withPush } from '../context';
+import { checksKeyInStatement } from '../middleware/authenticate';
 import {
   Agent,
+  AgentId,
   AgentInput,
+  AgentRef,
   agentIdParam,
   bearerAuth,
   DirectoryEntry,
@@ -143,6 +147,37 @@ const rotate = createRoute({
   },
 });
 
+const stats = createRoute({
+  method: 'get',
+  path: '/v1/agents/{id}/stats',
+  tags,
+  security: bearerAuth,
+  summary:
+    "An agent's activity: sessions, messages, partners, meetings, turns (organization key, or the agent itself)",
+  middleware: [checksKeyInStatement] as const,
+  request: { params: z.object({ id: AgentRef.openapi({ param: { name: 'id', in: 'path' } }) }) },
+  responses: {
+    200: json(
+      z
+        .object({
+          agentId: AgentId,
+          sessions: z.object({ total: z.number().int(), open: z.number().int() }),
+          messages: z.object({
+            sent: z.number().int(),
+            received: z.number().int(),
+            unacknowledged: z.number().int(),
+          }),
+          partners: z.number().int().openapi({ description: 'Distinct agents it exchanged messages with' }),
+          meetings: z.object({ hosted: z.number().int(), attended: z.number().int() }),
+          turns: z.object({ taken: z.number().int(), timedOut: z.number().int() }),
+        })
+        .openapi('AgentStats'),
+      'The figures',
+    ),
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
+
 export const registerAgents = (app: App) =>
   app
     .openapi(create, async (c) => c.json(await createAgent(ctxOf(c), c.req.valid('json')), 201))
@@ -154,4 +189,5 @@ export const registerAgents = (app: App) =>
     .openapi(remove, async (c) =>
       c.json(withPush(c, await deactivateAgent(ctxOf(c), c.req.valid('param').id)), 200),
     )
-    .openapi(rotate, async (c) => c.json(await rotateAgent(ctxOf(c), c.req.valid('param').id), 200));
+    .openapi(rotate, async (c) => c.json(await rotateAgent(ctxOf(c), c.req.valid('param').id), 200))
+    .openapi(stats, async (c) => c.json(await agentStats(ctxOf(c), c.req.valid('param').id), 200));

@@ -1,7 +1,10 @@
-import { endSession, replyToSession } from '@agent-messaging/core';
+import { endSession, getSession, listSessions, replyToSession, sessionMessages } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf, withPush } from '../context';
+import { checksKeyInStatement } from '../middleware/authenticate';
 import {
+  AgentId,
+  AgentRef,
   bearerAuth,
   JsonContent,
   json,
@@ -17,6 +20,85 @@ import {
 import type { App } from '../types';
 
 const tags = ['Conversations'];
+
+const SessionSummary = Session.extend({
+  peerId: AgentId.openapi({ description: 'The other agent of the session' }),
+}).openapi('SessionSummary');
+
+const list = createRoute({
+  method: 'get',
+  path: '/v1/sessions',
+  tags,
+  security: bearerAuth,
+  summary: 'Your sessions, newest first (agent token)',
+  request: {
+    query: z
+      .object({
+        status: z.enum(['active', 'waiting', 'ended']).optional(),
+        with: AgentRef.optional().openapi({ description: 'The peer' }),
+        cursor: z.string().optional().openapi({ description: 'nextCursor of the previous page' }),
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+      })
+      .strict(),
+  },
+  responses: {
+    200: json(z.object({ sessions: z.array(SessionSummary), nextCursor: z.string().nullable() }), 'A page'),
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
+
+const SideCounts = z.object({
+  agentId: AgentId,
+  sent: z.number().int(),
+  unacknowledged: z.number().int().openapi({ description: 'Messages to this agent it has not acknowledged' }),
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/v1/sessions/{id}',
+  tags,
+  security: bearerAuth,
+  summary: 'A session with its counts (either participant, or the organization key)',
+  request: { params: sessionIdParam },
+  responses: {
+    200: json(
+      z.object({
+        session: Session,
+        counts: z
+          .object({
+            messages: z.number().int(),
+            unacknowledged: z.number().int(),
+            bySide: z.array(SideCounts),
+          })
+          .openapi('SessionCounts'),
+      }),
+      'The session',
+    ),
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
+
+const messages = createRoute({
+  method: 'get',
+  path: '/v1/sessions/{id}/messages',
+  tags,
+  security: bearerAuth,
+  summary: "A session's messages in order, a page at a time",
+  middleware: [checksKeyInStatement] as const,
+  request: {
+    params: sessionIdParam,
+    query: z
+      .object({
+        after: MessageId.optional().openapi({ description: 'nextCursor of the previous page' }),
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+      })
+      .strict(),
+  },
+  responses: {
+    200: json(z.object({ messages: z.array(Message), nextCursor: MessageId.nullable() }), 'Oldest first'),
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
 
 const reply = createRoute({
   method: 'post',
@@ -68,6 +150,11 @@ const end = createRoute({
 
 export const registerSessions = (app: App) =>
   app
+    .openapi(list, async (c) => c.json(await listSessions(ctxOf(c), c.req.valid('query')), 200))
+    .openapi(get, async (c) => c.json(await getSession(ctxOf(c), c.req.valid('param').id), 200))
+    .openapi(messages, async (c) =>
+      c.json(await sessionMessages(ctxOf(c), c.req.valid('param').id, c.req.valid('query')), 200),
+    )
     .openapi(reply, async (c) =>
       c.json(withPush(c, await replyToSession(ctxOf(c), c.req.valid('param').id, c.req.valid('json'))), 201),
     )

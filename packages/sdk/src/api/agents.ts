@@ -1,5 +1,5 @@
 import { path, type Request } from '../transport';
-import type { Agent, DirectoryEntry, Metadata } from '../types';
+import type { Agent, AgentStats, DirectoryEntry, Metadata } from '../types';
 
 export interface AgentInput {
   name: string;
@@ -52,4 +52,6 @@ export const agentsApi = (request: Request) => ({
   /** Deactivates: tokens revoked, history kept. */
   deactivate: async (id: string) => (await request<{ agent: Agent }>('DELETE', path`/v1/agents/${id}`)).agent,
   rotate: (id: string) => request<AgentCredentials>('POST', path`/v1/agents/${id}/rotate`),
+  /** Sessions, messages, partners, meetings, turns: any agent (organization key), or yourself. */
+  stats: (id: string) => request<AgentStats>('GET', path`/v1/agents/${id}/stats`),
 });
