@@ -90,7 +90,13 @@ const externalId = z.string().min(1).max(200);
 const timestamp = z.string().openapi({ format: 'date-time' });
 
 export const Organization = z
-  .object({ id: OrganizationId, externalId: externalId.nullable(), name, createdAt: timestamp })
+  .object({
+    id: OrganizationId,
+    externalId: externalId.nullable(),
+    name,
+    createdAt: timestamp,
+    deactivatedAt: timestamp.nullable().openapi({ description: 'Set once the admin deactivated it' }),
+  })
   .openapi('Organization');
 
 export const Agent = z

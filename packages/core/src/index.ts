@@ -52,6 +52,8 @@ export * from './services/messages/redeliver-message';
 export * from './services/messages/search-messages';
 export * from './services/messages/send-message';
 export * from './services/organizations/create-organization';
+export * from './services/organizations/deactivate-organization';
+export * from './services/organizations/get-organization';
 export * from './services/sweeper/sweep-pass';
 export * from './ticker';
 export * from './views';

@@ -62,6 +62,8 @@ export const organizations = pgTable(
     externalId: text('external_id'),
     name: text('name').notNull(),
     createdAt: createdAt(),
+    /** Set when the admin deactivated it: its keys revoked, its agents deactivated, history kept. */
+    deactivatedAt: at('deactivated_at'),
   },
   (t) => [uniqueIndex('organizations_external_id_key').on(t.externalId)],
 );

@@ -15,7 +15,13 @@ type Row<T extends { $inferSelect: unknown }> = T['$inferSelect'];
 export type DeliveryStatus = (typeof deliveryStatus.enumValues)[number];
 
 export function organizationView(row: Row<typeof organizations>) {
-  return { id: row.id, externalId: row.externalId, name: row.name, createdAt: row.createdAt.toISOString() };
+  return {
+    id: row.id,
+    externalId: row.externalId,
+    name: row.name,
+    createdAt: row.createdAt.toISOString(),
+    deactivatedAt: row.deactivatedAt?.toISOString() ?? null,
+  };
 }
 
 export function agentView(row: Row<typeof agents>) {

@@ -8,6 +8,8 @@ export type Json = unknown;
 export type Metadata = Record<string, unknown>;
 
 export type Organization = Schemas['Organization'];
+/** What an agent token sees of its organization. */
+export type OrganizationSummary = Schemas['OrganizationSummary'];
 export type Agent = Schemas['Agent'];
 /** An agent as its peers see it (an agent token's view of the directory). */
 export type DirectoryEntry = Schemas['DirectoryEntry'];

@@ -1,15 +1,24 @@
-import { createOrganization } from '@agent-messaging/core';
+import {
+  createOrganization,
+  deactivateOrganization,
+  getOrganization,
+  getOwnOrganization,
+} from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf } from '../context';
-import { json, jsonBody, Organization, problemResponses } from '../schemas';
+import { bearerAuth, json, jsonBody, Organization, OrganizationId, problemResponses } from '../schemas';
 import type { App } from '../types';
 
-const route = createRoute({
+const tags = ['Organizations'];
+const idParam = z.object({ id: OrganizationId.openapi({ param: { name: 'id', in: 'path' } }) });
+const one = json(z.object({ organization: Organization }), 'The organization');
+
+const create = createRoute({
   method: 'post',
   path: '/v1/organizations',
-  tags: ['Organizations'],
+  tags,
   summary: 'Create an organization (admin token); returns its organization key once',
-  security: [{ bearer: [] }],
+  security: bearerAuth,
   request: {
     body: jsonBody(
       z
@@ -29,5 +38,52 @@ const route = createRoute({
   },
 });
 
+const own = createRoute({
+  method: 'get',
+  path: '/v1/organization',
+  tags,
+  summary: 'Your organization (organization key: all of it; agent token: its id and name)',
+  security: bearerAuth,
+  responses: {
+    200: json(
+      z.object({
+        organization: z.union([
+          Organization,
+          z.object({ id: OrganizationId, name: z.string() }).openapi('OrganizationSummary'),
+        ]),
+      }),
+      'The organization',
+    ),
+    ...problemResponses(401, 403),
+  },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/v1/organizations/{id}',
+  tags,
+  summary: 'Any organization, deactivated ones included (admin token)',
+  security: bearerAuth,
+  request: { params: idParam },
+  responses: { 200: one, ...problemResponses(400, 401, 403, 404) },
+});
+
+const deactivate = createRoute({
+  method: 'delete',
+  path: '/v1/organizations/{id}',
+  tags,
+  summary:
+    'Deactivate an organization (admin token): keys revoked, agents deactivated, meetings and sessions ended, deliveries stopped; history kept',
+  security: bearerAuth,
+  request: { params: idParam },
+  responses: { 200: one, ...problemResponses(400, 401, 403, 404) },
+});
+
 export const registerOrganizations = (app: App) =>
-  app.openapi(route, async (c) => c.json(await createOrganization(ctxOf(c), c.req.valid('json')), 201));
+  app
+    .openapi(create, async (c) => c.json(await createOrganization(ctxOf(c), c.req.valid('json')), 201))
+    .openapi(own, async (c) => c.json(await getOwnOrganization(ctxOf(c)), 200))
+    .openapi(get, async (c) => c.json(await getOrganization(ctxOf(c), c.req.valid('param').id), 200))
+    .openapi(deactivate, async (c) =>
+      c.json(await deactivateOrganization(ctxOf(c), c.req.valid('param').id), 200),
+    );

@@ -403,7 +403,10 @@ export class MeetingTx {
   }
 
   /** Ends the meeting: nobody speaks any more, an ending message and meeting_ended are recorded. */
-  async end(input: { reason: 'host' | 'max_turns' | 'host_deactivated'; endedBy: string | null }) {
+  async end(input: {
+    reason: 'host' | 'max_turns' | 'host_deactivated' | 'organization_deactivated';
+    endedBy: string | null;
+  }) {
     const speaking = this.participants.find((p) => p.status === 'speaking');
     if (speaking) await this.setParticipant(speaking.agentId, { status: 'attending' });
     await this.update({ status: 'ended', endedAt: new Date(), currentSpeakerId: null, turnEndsAt: null });
