@@ -271,7 +271,13 @@ describe('agents: security', () => {
       const bad = await stack.call(method, path, { body, token: 'am_org_not-a-real-key' });
       expect(bad.status, `${method} ${path} with a bad token`).toBe(401);
       const asAgent = await stack.call(method, path, { body, token: agent.token });
-      expect(asAgent.status, `${method} ${path} as an agent`).toBe(403);
+      if (method === 'GET' && path === '/v1/agents') {
+        // The directory: agents of the organization, never their endpoints or secrets.
+        expect(asAgent.status, 'the directory, as an agent').toBe(200);
+        expect(Object.keys(asAgent.body.agents[0]).sort()).toEqual(
+          ['description', 'endpoint', 'externalId', 'id', 'metadata', 'name', 'status'].sort(),
+        );
+      } else expect(asAgent.status, `${method} ${path} as an agent`).toBe(403);
       const asAdmin = await stack.call(method, path, { body, token: ADMIN_TOKEN });
       expect(asAdmin.status, `${method} ${path} as admin`).toBe(403);
       if (path.includes(agent.id)) {

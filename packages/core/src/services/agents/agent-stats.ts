@@ -1,7 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { requireKind } from '../../auth';
 import type { Ctx } from '../../context';
-import { fail } from '../../errors';
 import { checkedCaller } from '../messages/checked-caller';
 import { resolveAgentRef } from './resolve-agent-refs';
 
@@ -13,8 +12,6 @@ import { resolveAgentRef } from './resolve-agent-refs';
 export async function agentStats(ctx: Ctx, agentRef: string) {
   const caller = requireKind(ctx.principal, 'organization', 'agent');
   const id = await resolveAgentRef(ctx, agentRef);
-  if (caller.kind === 'agent' && caller.agentId !== id)
-    throw fail.forbidden('An agent reads its own stats only.');
   type Figure =
     | 'sessions_total'
     | 'sessions_open'
@@ -41,7 +38,10 @@ export async function agentStats(ctx: Ctx, agentRef: string) {
       (SELECT count(*) FROM messages WHERE sender_id = ${id} AND meeting_id IS NOT NULL AND kind = 'user')::int AS turns_taken,
       (SELECT count(*) FROM meeting_events WHERE type = 'turn_timed_out' AND data->>'speakerId' = ${id}
          AND meeting_id IN (SELECT meeting_id FROM meeting_participants WHERE agent_id = ${id}))::int AS turns_timed_out
-    FROM ${checkedCaller(caller, [id])}`);
+    FROM ${checkedCaller(caller, [id])}
+    -- CASE puts the key check first: a revoked token is 401 whatever it asks.
+    WHERE CASE WHEN caller.live THEN ${caller.kind === 'organization' || caller.agentId === id}
+      OR am_fail('forbidden', 'An agent reads its own stats only.') END`);
   const row = rows[0] as Record<Figure, number>;
   return {
     agentId: id,
