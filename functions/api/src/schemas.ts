@@ -208,6 +208,7 @@ export const Meeting = z
     status: z.enum(['created', 'ready', 'active', 'ended']),
     turnDurationMs: z.number().int(),
     maxTurns: z.number().int().nullable(),
+    maxDurationMs: z.number().int().nullable(),
     autoRun: z.boolean(),
     turnNumber: z.number().int(),
     currentSpeakerId: AgentId.nullable(),
@@ -222,6 +223,16 @@ export const Meeting = z
     createdAt: timestamp,
     startedAt: timestamp.nullable(),
     endedAt: timestamp.nullable(),
+    endReason: z
+      .enum([
+        'host',
+        'max_turns',
+        'max_duration',
+        'no_participants',
+        'host_deactivated',
+        'organization_deactivated',
+      ])
+      .nullable(),
   })
   .openapi('Meeting');
 

@@ -169,6 +169,8 @@ export const meetings = pgTable(
     status: meetingStatus('status').notNull().default('created'),
     turnDurationMs: integer('turn_duration_ms').notNull(),
     maxTurns: integer('max_turns'),
+    /** The meeting ends by itself this long after it started; its turns never outlast it. */
+    maxDurationMs: integer('max_duration_ms'),
     autoRun: boolean('auto_run').notNull().default(false),
     turnNumber: integer('turn_number').notNull().default(0),
     currentSpeakerId: text('current_speaker_id').references(() => agents.id),
@@ -178,9 +180,20 @@ export const meetings = pgTable(
     createdAt: createdAt(),
     startedAt: at('started_at'),
     endedAt: at('ended_at'),
+    /** Why it ended: host, max_turns, max_duration, no_participants, host_deactivated, organization_deactivated. */
+    endReason: text('end_reason').$type<
+      | 'host'
+      | 'max_turns'
+      | 'max_duration'
+      | 'no_participants'
+      | 'host_deactivated'
+      | 'organization_deactivated'
+    >(),
   },
   (t) => [
     check('meetings_turn_duration_positive', sql`${t.turnDurationMs} > 0`),
+    check('meetings_max_duration_positive', sql`${t.maxDurationMs} IS NULL OR ${t.maxDurationMs} > 0`),
+    check('meetings_ended_has_reason', sql`(${t.status} = 'ended') = (${t.endReason} IS NOT NULL)`),
     check('meetings_max_turns_positive', sql`${t.maxTurns} IS NULL OR ${t.maxTurns} > 0`),
     check(
       'meetings_active_has_turn',

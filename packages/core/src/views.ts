@@ -98,6 +98,7 @@ export function meetingView(row: Row<typeof meetings>, participants: Row<typeof 
     status: row.status,
     turnDurationMs: row.turnDurationMs,
     maxTurns: row.maxTurns,
+    maxDurationMs: row.maxDurationMs,
     autoRun: row.autoRun,
     turnNumber: row.turnNumber,
     currentSpeakerId: row.currentSpeakerId,
@@ -108,6 +109,7 @@ export function meetingView(row: Row<typeof meetings>, participants: Row<typeof 
     createdAt: row.createdAt.toISOString(),
     startedAt: row.startedAt?.toISOString() ?? null,
     endedAt: row.endedAt?.toISOString() ?? null,
+    endReason: row.endReason,
   };
 }
 

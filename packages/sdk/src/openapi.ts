@@ -2486,6 +2486,8 @@ export type paths = {
                         participantIds: string[];
                         turnDurationMs: number;
                         maxTurns?: number;
+                        /** @description The meeting ends by itself this long after it starts (reason max_duration) */
+                        maxDurationMs?: number;
                         autoRun?: boolean;
                     };
                 };
@@ -2936,6 +2938,14 @@ export type paths = {
                         content: unknown;
                         /** @description The turn this speech is for: if that turn is over, 409 turn_expired instead of landing in a later turn of yours */
                         turnNumber?: number;
+                        /**
+                         * @example {
+                         *       "team": "support"
+                         *     }
+                         */
+                        metadata?: {
+                            [key: string]: unknown;
+                        };
                     };
                 };
             };
@@ -3692,6 +3702,7 @@ export type components = {
             status: "created" | "ready" | "active" | "ended";
             turnDurationMs: number;
             maxTurns: number | null;
+            maxDurationMs: number | null;
             autoRun: boolean;
             turnNumber: number;
             /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
@@ -3711,6 +3722,8 @@ export type components = {
             startedAt: string | null;
             /** Format: date-time */
             endedAt: string | null;
+            /** @enum {string|null} */
+            endReason: "host" | "max_turns" | "max_duration" | "no_participants" | "host_deactivated" | "organization_deactivated" | null;
         };
         MeetingEvent: {
             /** @description Gap-free per meeting; the SSE id */

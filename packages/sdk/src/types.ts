@@ -1,8 +1,24 @@
 // Wire types of the API (JSON, camelCase, times as ISO-8601 strings): generated from its OpenAPI
 // document into ./openapi.ts, so they are the route schemas' own; npm test fails if they drift.
-import type { components } from './openapi';
+import type { components, paths } from './openapi';
 
 type Schemas = components['schemas'];
+
+/** The JSON body an operation takes, as its route declares it. */
+export type Body<P extends keyof paths, M extends 'post' | 'patch'> =
+  NonNullable<paths[P][M]> extends {
+    requestBody?: { content: { 'application/json': infer B } };
+  }
+    ? B
+    : never;
+
+/** The query parameters an operation takes, as its route declares them. */
+export type Query<P extends keyof paths> =
+  NonNullable<paths[P]['get']> extends {
+    parameters: { query?: infer Q };
+  }
+    ? NonNullable<Q>
+    : never;
 
 export type Json = unknown;
 export type Metadata = Record<string, unknown>;

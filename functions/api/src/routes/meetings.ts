@@ -22,6 +22,7 @@ import {
   jsonBody,
   Meeting,
   Message,
+  Metadata,
   meetingIdParam,
   noBody,
   problemResponses,
@@ -51,6 +52,15 @@ const create = createRoute({
           participantIds: z.array(AgentRef).max(500),
           turnDurationMs: z.number().int().min(100).max(3_600_000),
           maxTurns: z.number().int().min(1).max(100_000).optional(),
+          maxDurationMs: z
+            .number()
+            .int()
+            .min(1000)
+            .max(7 * 24 * 3_600_000)
+            .optional()
+            .openapi({
+              description: 'The meeting ends by itself this long after it starts (reason max_duration)',
+            }),
           autoRun: z.boolean().optional(),
         })
         .strict(),
@@ -115,6 +125,7 @@ const speakRoute = actionWithBody(
         description:
           'The turn this speech is for: if that turn is over, 409 turn_expired instead of landing in a later turn of yours',
       }),
+      metadata: Metadata.optional(),
     })
     .strict(),
   withMessage,

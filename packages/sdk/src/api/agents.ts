@@ -1,21 +1,8 @@
 import { path, type Request } from '../transport';
-import type { Agent, AgentStats, DirectoryEntry, Metadata } from '../types';
+import type { Agent, AgentStats, Body, DirectoryEntry, Query } from '../types';
 
-export interface AgentInput {
-  name: string;
-  externalId?: string;
-  endpointUrl?: string;
-  description?: string;
-  metadata?: Metadata;
-}
-
-export type AgentPatch = Partial<{
-  name: string;
-  externalId: string | null;
-  endpointUrl: string | null;
-  description: string | null;
-  metadata: Metadata;
-}>;
+export type AgentInput = Body<'/v1/agents', 'post'>;
+export type AgentPatch = Body<'/v1/agents/{id}', 'patch'>;
 
 export interface AgentCredentials {
   agent: Agent;
@@ -25,13 +12,7 @@ export interface AgentCredentials {
   signingSecret: string;
 }
 
-export type AgentQuery = {
-  externalId?: string;
-  /** Text in the name, description or external id. */
-  q?: string;
-  cursor?: string;
-  limit?: number;
-};
+export type AgentQuery = Query<'/v1/agents'>;
 
 /** The organization's agents (organization key); the directory of peers (agent token). */
 export const agentsApi = (request: Request) => ({

@@ -1,13 +1,7 @@
 import { path, type Request } from '../transport';
-import type { Meeting, MeetingEvent, Message } from '../types';
+import type { Body, Meeting, MeetingEvent, Message, Metadata } from '../types';
 
-export interface MeetingInput {
-  title: string;
-  participantIds: string[];
-  turnDurationMs: number;
-  maxTurns?: number;
-  autoRun?: boolean;
-}
+export type MeetingInput = Body<'/v1/meetings', 'post'>;
 
 const POLL_WAIT_MS = 25_000;
 const HISTORY_PAGE = 500;
@@ -30,8 +24,11 @@ export const meetingsApi = (request: Request) => {
     attend: async (id: string) => (await act(id, 'attend')).meeting,
     /** Host only; `content` is the host's opening speech. */
     start: (id: string, content?: unknown) => act(id, 'start', content === undefined ? {} : { content }),
-    /** Speak in your turn; with `turnNumber`, a speech that comes after that turn is TurnExpiredError. */
-    speak: (id: string, content: unknown, options: { turnNumber?: number } = {}) =>
+    /**
+     * Speak in your turn, with `metadata` if you like; with `turnNumber`, a speech that comes after
+     * that turn is TurnExpiredError.
+     */
+    speak: (id: string, content: unknown, options: { turnNumber?: number; metadata?: Metadata } = {}) =>
       act(id, 'speak', { content, ...options }),
     leave: async (id: string) => (await act(id, 'leave')).meeting,
     end: async (id: string) => (await act(id, 'end')).meeting,

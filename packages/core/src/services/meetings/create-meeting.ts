@@ -12,6 +12,7 @@ export interface CreateMeetingInput {
   participantIds: string[];
   turnDurationMs: number;
   maxTurns?: number | undefined;
+  maxDurationMs?: number | undefined;
   autoRun?: boolean | undefined;
 }
 
@@ -35,6 +36,7 @@ export async function createMeeting(ctx: Ctx, request: CreateMeetingInput, idemp
         title: input.title,
         turnDurationMs: input.turnDurationMs,
         maxTurns: input.maxTurns ?? null,
+        maxDurationMs: input.maxDurationMs ?? null,
         autoRun: input.autoRun ?? false,
       })
       .returning();

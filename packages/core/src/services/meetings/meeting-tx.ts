@@ -86,6 +86,15 @@ export async function readMeetingState(
   };
 }
 
+/** Why a meeting ended (`meeting_ended`'s `reason`, the meeting's `endReason`). */
+export type MeetingEndReason =
+  | 'host'
+  | 'max_turns'
+  | 'max_duration'
+  | 'no_participants'
+  | 'host_deactivated'
+  | 'organization_deactivated';
+
 /** A write of the meeting's, not yet run (a drizzle query: runs when awaited, or in a batch). */
 type Write = PromiseLike<unknown> & BatchItem<'pg'>;
 
@@ -307,6 +316,18 @@ export class MeetingTx {
     return message;
   }
 
+  /** When the meeting ends by itself (maxDurationMs after its start), or null. */
+  endsAt(): Date | null {
+    const { startedAt, maxDurationMs } = this.meeting;
+    return startedAt && maxDurationMs !== null ? new Date(startedAt.getTime() + maxDurationMs) : null;
+  }
+
+  /** A turn's end, never after the meeting's: the meeting's end is then the turn's deadline. */
+  private capped(turnEndsAt: Date): Date {
+    const endsAt = this.endsAt();
+    return endsAt && endsAt < turnEndsAt ? endsAt : turnEndsAt;
+  }
+
   /** Who speaks after `afterJoinOrder`: the next in join order among those in rotation, wrapping. */
   nextSpeaker(afterJoinOrder: number): Participant | undefined {
     const rotation = this.participants
@@ -330,7 +351,7 @@ export class MeetingTx {
     }
     const next = this.nextSpeaker(previous?.joinOrder ?? 0);
     if (!next) throw new Error(`meeting ${this.meeting.id} has nobody in rotation`);
-    const turnEndsAt = new Date(startsAt.getTime() + this.meeting.turnDurationMs);
+    const turnEndsAt = this.capped(new Date(startsAt.getTime() + this.meeting.turnDurationMs));
     await this.setParticipant(next.agentId, { status: 'speaking' });
     await this.update({
       turnNumber: this.meeting.turnNumber + 1,
@@ -368,6 +389,13 @@ export class MeetingTx {
       this.meeting.turnEndsAt &&
       this.meeting.turnEndsAt <= now
     ) {
+      const endsAt = this.endsAt();
+      if (endsAt && this.meeting.turnEndsAt >= endsAt) {
+        // The deadline is the meeting's own: it is over, the current turn with it.
+        await this.end({ reason: 'max_duration', endedBy: null });
+        applied += 1;
+        break;
+      }
       const speakerId = this.meeting.currentSpeakerId as string;
       const endedAt = this.meeting.turnEndsAt;
       const message = await this.post({
@@ -395,21 +423,29 @@ export class MeetingTx {
     const wasSpeaking = this.participant(agentId)?.status === 'speaking';
     await this.setParticipant(agentId, { status: 'left', leftAt: new Date() });
     await this.event('participant_left', { agentId });
-    if (wasSpeaking) await this.advanceTurn(new Date());
-    const othersAttending = this.participants.some(
-      (p) => p.agentId !== this.meeting.hostId && p.status === 'attending',
+    const othersInRotation = this.participants.some(
+      (p) => p.agentId !== this.meeting.hostId && inRotation(p),
     );
-    if (this.meeting.status === 'ready' && !othersAttending) await this.update({ status: 'created' });
+    if (this.meeting.status === 'active' && !othersInRotation) {
+      // Nobody but the host is left to talk to.
+      await this.end({ reason: 'no_participants', endedBy: null });
+      return;
+    }
+    if (wasSpeaking) await this.advanceTurn(new Date());
+    if (this.meeting.status === 'ready' && !othersInRotation) await this.update({ status: 'created' });
   }
 
   /** Ends the meeting: nobody speaks any more, an ending message and meeting_ended are recorded. */
-  async end(input: {
-    reason: 'host' | 'max_turns' | 'host_deactivated' | 'organization_deactivated';
-    endedBy: string | null;
-  }) {
+  async end(input: { reason: MeetingEndReason; endedBy: string | null }) {
     const speaking = this.participants.find((p) => p.status === 'speaking');
     if (speaking) await this.setParticipant(speaking.agentId, { status: 'attending' });
-    await this.update({ status: 'ended', endedAt: new Date(), currentSpeakerId: null, turnEndsAt: null });
+    await this.update({
+      status: 'ended',
+      endedAt: new Date(),
+      endReason: input.reason,
+      currentSpeakerId: null,
+      turnEndsAt: null,
+    });
     await this.post({
       kind: 'ending',
       senderId: input.endedBy,

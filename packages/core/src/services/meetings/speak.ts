@@ -30,7 +30,11 @@ async function lastTurnTimedOut(meeting: MeetingTx, agentId: string): Promise<bo
 export async function speakInMeeting(
   meeting: MeetingTx,
   agentId: string,
-  input: { content: unknown; turnNumber?: number | undefined },
+  input: {
+    content: unknown;
+    turnNumber?: number | undefined;
+    metadata?: Record<string, unknown> | undefined;
+  },
 ) {
   meeting.requireParticipant(agentId);
   const { status, currentSpeakerId, turnNumber } = meeting.meeting;
@@ -42,7 +46,12 @@ export async function speakInMeeting(
     if (input.turnNumber === undefined && (await lastTurnTimedOut(meeting, agentId))) throw expired();
     throw fail.conflict('not_your_turn', `It is ${currentSpeakerId}'s turn.`);
   }
-  const message = await meeting.post({ kind: 'user', senderId: agentId, content: input.content });
+  const message = await meeting.post({
+    kind: 'user',
+    senderId: agentId,
+    content: input.content,
+    ...(input.metadata && { metadata: input.metadata }),
+  });
   await meeting.advanceTurn(new Date());
   return { meeting: meeting.view(), message: messageView(message, null) };
 }
@@ -50,7 +59,11 @@ export async function speakInMeeting(
 export async function speak(
   ctx: Ctx,
   meetingId: string,
-  input: { content: unknown; turnNumber?: number | undefined },
+  input: {
+    content: unknown;
+    turnNumber?: number | undefined;
+    metadata?: Record<string, unknown> | undefined;
+  },
 ) {
   const caller = requireKind(ctx.principal, 'agent');
   return withMeeting(ctx, meetingId, (meeting) => speakInMeeting(meeting, caller.agentId, input), {
