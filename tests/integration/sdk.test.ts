@@ -197,6 +197,46 @@ describe('SDK against the real service', () => {
     ]);
     expect((await org.meetings.status(meeting.id)).status).toBe('ended');
   });
+  it('meetings: waitForTurn, typed on(), list, stats and whoami', async () => {
+    const { host, guest, meeting } = await twoAgentMeeting('wait');
+    expect((await guest.client.organizations.whoami()).agent?.id).toBe(guest.id);
+    const turns: number[] = [];
+    const subscription = guest.client.meetings.on(meeting.id, 'turn_started', (event) => {
+      // Typed by the event type: data.turnNumber is a number, data.speakerId an agent id.
+      turns.push(event.data.turnNumber);
+    });
+    // The host waits for its turn while the guest has it; it is not the host's before the start.
+    const hostWaits = host.client.meetings.waitForTurn(meeting.id, { timeoutMs: 10_000 });
+    await host.client.meetings.start(meeting.id);
+    const guestTurn = await guest.client.meetings.waitForTurn(meeting.id);
+    expect(guestTurn.currentSpeakerId).toBe(guest.id);
+    await guest.client.meetings.speak(meeting.id, 'over to you', { metadata: { mood: 'brief' } });
+    const hostTurn = await hostWaits;
+    expect([hostTurn.currentSpeakerId, hostTurn.turnNumber]).toEqual([host.id, 2]);
+    // Not the guest's turn now: a short wait times out; an aborted one rejects with the reason.
+    await expect(guest.client.meetings.waitForTurn(meeting.id, { timeoutMs: 300 })).rejects.toBeInstanceOf(
+      TimeoutError,
+    );
+    const controller = new AbortController();
+    const aborted = guest.client.meetings.waitForTurn(meeting.id, { signal: controller.signal });
+    controller.abort(new Error('stop waiting'));
+    await expect(aborted).rejects.toThrow('stop waiting');
+
+    expect((await host.client.meetings.list({ role: 'host' })).meetings.map((m) => m.id)).toContain(
+      meeting.id,
+    );
+    expect((await guest.client.meetings.list({ role: 'host' })).meetings).toEqual([]);
+    const stats = await host.client.meetings.stats(meeting.id);
+    expect(stats).toMatchObject({ turns: 2, messages: 1, timeouts: 0 });
+
+    // The meeting ends: a waiter learns it, the subscription completes.
+    const guestWaits = guest.client.meetings.waitForTurn(meeting.id);
+    await host.client.meetings.end(meeting.id);
+    await expect(guestWaits).rejects.toBeInstanceOf(MeetingNotActiveError);
+    await subscription.done;
+    expect(turns).toEqual([1, 2]);
+  });
+
   it('meetings: a stale turnNumber, a finished meeting and a guest ending it are typed errors', async () => {
     const { host, guest, meeting } = await twoAgentMeeting('t');
     const started = await host.client.meetings.start(meeting.id);

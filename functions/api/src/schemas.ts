@@ -200,6 +200,17 @@ export const Session = z
   })
   .openapi('Session');
 
+const MeetingEndReason = z
+  .enum([
+    'host',
+    'max_turns',
+    'max_duration',
+    'no_participants',
+    'host_deactivated',
+    'organization_deactivated',
+  ])
+  .openapi('MeetingEndReason', { description: 'Why a meeting ended' });
+
 export const Meeting = z
   .object({
     id: MeetingId,
@@ -223,24 +234,53 @@ export const Meeting = z
     createdAt: timestamp,
     startedAt: timestamp.nullable(),
     endedAt: timestamp.nullable(),
-    endReason: z
-      .enum([
-        'host',
-        'max_turns',
-        'max_duration',
-        'no_participants',
-        'host_deactivated',
-        'organization_deactivated',
-      ])
-      .nullable(),
+    endReason: MeetingEndReason.nullable(),
   })
   .openapi('Meeting');
 
+const turnNumber = z.number().int();
+/** Each event type with the data it carries. */
+const eventData = {
+  meeting_created: { hostId: AgentId, title: z.string() },
+  participant_invited: {
+    agentId: AgentId,
+    again: z.literal(true).optional().openapi({ description: 'Invited again after leaving' }),
+  },
+  participant_joined: {
+    agentId: AgentId,
+    joinOrder: z.number().int(),
+    rejoined: z.literal(true).optional().openapi({ description: 'Attends again after leaving' }),
+  },
+  meeting_started: { startedBy: AgentId },
+  turn_started: {
+    turnNumber,
+    speakerId: AgentId,
+    startedAt: timestamp.optional().openapi({ description: 'When the turn began (absent on older events)' }),
+    turnEndsAt: timestamp,
+  },
+  message_posted: {
+    messageId: MessageId,
+    kind: z.enum(['user', 'system', 'timeout', 'ending']),
+    from: AgentId.nullable(),
+    turnNumber,
+  },
+  turn_timed_out: { turnNumber, speakerId: AgentId, messageId: MessageId },
+  participant_left: { agentId: AgentId },
+  meeting_ended: { reason: MeetingEndReason, endedBy: AgentId.nullable() },
+} as const;
+
 export const MeetingEvent = z
-  .object({
-    seq: z.number().int().openapi({ description: 'Gap-free per meeting; the SSE id' }),
-    type: z.string().openapi({ example: 'turn_started' }),
-    data: z.record(z.string(), z.unknown()),
-    createdAt: timestamp,
-  })
+  .discriminatedUnion(
+    'type',
+    Object.entries(eventData).map(([type, data]) =>
+      z
+        .object({
+          seq: z.number().int().openapi({ description: 'Gap-free per meeting; the SSE id' }),
+          type: z.literal(type),
+          data: z.object(data),
+          createdAt: timestamp,
+        })
+        .openapi(`${type.replace(/(^|_)(\w)/g, (_, __, c: string) => c.toUpperCase())}Event`),
+    ) as unknown as [z.ZodObject, ...z.ZodObject[]],
+  )
   .openapi('MeetingEvent');

@@ -1,5 +1,5 @@
 export type { AgentCredentials, AgentInput, AgentPatch, AgentQuery } from './api/agents';
-export type { MeetingInput } from './api/meetings';
+export type { MeetingEventOf, MeetingInput, MeetingQuery, MeetingSubscription } from './api/meetings';
 export type { MessageFilters, MessagePage, SendOptions } from './api/messages';
 export { AgentMessaging } from './client';
 export * from './errors';

@@ -152,6 +152,60 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who you are: the kind of your credential, your organization, and for an agent token your own entry */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description You */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Whoami"];
+                    };
+                };
+                /** @description Missing or invalid credentials (unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Credential of the wrong kind or role (forbidden) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/organization": {
         parameters: {
             query?: never;
@@ -2466,7 +2520,75 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Your meetings, newest first (agent token), or the organization's (its key, optionally one agent's); shown as stored */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "created" | "ready" | "active" | "ended";
+                    /** @description host: meetings it hosts; participant: meetings another agent hosts */
+                    role?: "host" | "participant";
+                    /** @description Organization key: this agent's meetings */
+                    agentId?: string;
+                    /** @description nextCursor of the previous page */
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            meetings: components["schemas"]["Meeting"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid request (validation_failed, invalid_json, ...) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials (unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Credential of the wrong kind or role (forbidden) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to this credential */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         put?: never;
         /** Create a meeting you host (agent token); participants are invited */
         post: {
@@ -2569,6 +2691,82 @@ export type paths = {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/meetings/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Duration, turns, speeches and timeouts, and per participant turns taken and timed out and time to speak */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The figures */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            stats: components["schemas"]["MeetingStats"];
+                        };
+                    };
+                };
+                /** @description Invalid request (validation_failed, invalid_json, ...) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials (unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Credential of the wrong kind or role (forbidden) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to this credential */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3517,11 +3715,37 @@ export type components = {
              */
             deactivatedAt: string | null;
         };
+        Whoami: {
+            /** @enum {string} */
+            kind: "organization" | "agent";
+            organization: components["schemas"]["OrganizationSummary"];
+            agent: components["schemas"]["DirectoryEntry"];
+        };
         OrganizationSummary: {
             /** @example org_01jd6s5v1xe8rb8xgsnq8mq2gx */
             id: string;
             name: string;
         };
+        /** @description An agent as its peers see it: no endpoint URL, no secrets. */
+        DirectoryEntry: {
+            /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
+            id: string;
+            externalId: string | null;
+            name: string;
+            description: string | null;
+            /**
+             * @example {
+             *       "team": "support"
+             *     }
+             */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** @enum {string} */
+            status: "active" | "deactivated";
+            /** @description Whether messages to it are pushed to an endpoint. */
+            endpoint: boolean;
+        } | null;
         Agent: {
             /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
             id: string;
@@ -3545,26 +3769,6 @@ export type components = {
             status: "active" | "deactivated";
             /** Format: date-time */
             createdAt: string;
-        };
-        /** @description An agent as its peers see it: no endpoint URL, no secrets. */
-        DirectoryEntry: {
-            /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
-            id: string;
-            externalId: string | null;
-            name: string;
-            description: string | null;
-            /**
-             * @example {
-             *       "team": "support"
-             *     }
-             */
-            metadata: {
-                [key: string]: unknown;
-            };
-            /** @enum {string} */
-            status: "active" | "deactivated";
-            /** @description Whether messages to it are pushed to an endpoint. */
-            endpoint: boolean;
         };
         AgentStats: {
             /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
@@ -3722,16 +3926,206 @@ export type components = {
             startedAt: string | null;
             /** Format: date-time */
             endedAt: string | null;
-            /** @enum {string|null} */
-            endReason: "host" | "max_turns" | "max_duration" | "no_participants" | "host_deactivated" | "organization_deactivated" | null;
+            endReason: components["schemas"]["MeetingEndReason"];
         };
-        MeetingEvent: {
+        /**
+         * @description Why a meeting ended
+         * @enum {string|null}
+         */
+        MeetingEndReason: "host" | "max_turns" | "max_duration" | "no_participants" | "host_deactivated" | "organization_deactivated" | null;
+        MeetingStats: {
+            /** @example mtg_01jd6s5v1xe8rb8xgsnq8mq2gx */
+            meetingId: string;
+            /** @enum {string} */
+            status: "created" | "ready" | "active" | "ended";
+            /** Format: date-time */
+            startedAt: string | null;
+            /** Format: date-time */
+            endedAt: string | null;
+            /** @description From the start to the end, or to now while it runs; null before the start */
+            durationMs: number | null;
+            /** @description Turns started */
+            turns: number;
+            /** @description Participants' speeches (the host's opening one included) */
+            messages: number;
+            /** @description Turns that ended in silence */
+            timeouts: number;
+            participants: {
+                /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
+                agentId: string;
+                /** @enum {string} */
+                status: "invited" | "attending" | "speaking" | "left";
+                joinOrder: number | null;
+                /** @description Turns in which it spoke */
+                turnsTaken: number;
+                turnsTimedOut: number;
+                messages: number;
+                /** @description From the start of its turn to its speech; null if it never spoke in a turn */
+                meanMsToSpeak: number | null;
+                maxMsToSpeak: number | null;
+            }[];
+        };
+        MeetingEvent: components["schemas"]["MeetingCreatedEvent"] | components["schemas"]["ParticipantInvitedEvent"] | components["schemas"]["ParticipantJoinedEvent"] | components["schemas"]["MeetingStartedEvent"] | components["schemas"]["TurnStartedEvent"] | components["schemas"]["MessagePostedEvent"] | components["schemas"]["TurnTimedOutEvent"] | components["schemas"]["ParticipantLeftEvent"] | components["schemas"]["MeetingEndedEvent"];
+        MeetingCreatedEvent: {
             /** @description Gap-free per meeting; the SSE id */
             seq: number;
-            /** @example turn_started */
-            type: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "meeting_created";
             data: {
-                [key: string]: unknown;
+                /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
+                hostId: string;
+                title: string;
+            };
+            /** Format: date-time */
+            createdAt: string;
+        };
+        ParticipantInvitedEvent: {
+            /** @description Gap-free per meeting; the SSE id */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "participant_invited";
+            data: {
+                /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
+                agentId: string;
+                /**
+                 * @description Invited again after leaving
+                 * @enum {boolean}
+                 */
+                again?: true;
+            };
+            /** Format: date-time */
+            createdAt: string;
+        };
+        ParticipantJoinedEvent: {
+            /** @description Gap-free per meeting; the SSE id */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "participant_joined";
+            data: {
+                /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
+                agentId: string;
+                joinOrder: number;
+                /**
+                 * @description Attends again after leaving
+                 * @enum {boolean}
+                 */
+                rejoined?: true;
+            };
+            /** Format: date-time */
+            createdAt: string;
+        };
+        MeetingStartedEvent: {
+            /** @description Gap-free per meeting; the SSE id */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "meeting_started";
+            data: {
+                /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
+                startedBy: string;
+            };
+            /** Format: date-time */
+            createdAt: string;
+        };
+        TurnStartedEvent: {
+            /** @description Gap-free per meeting; the SSE id */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "turn_started";
+            data: {
+                turnNumber: number;
+                /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
+                speakerId: string;
+                /**
+                 * Format: date-time
+                 * @description When the turn began (absent on older events)
+                 */
+                startedAt?: string;
+                /** Format: date-time */
+                turnEndsAt: string;
+            };
+            /** Format: date-time */
+            createdAt: string;
+        };
+        MessagePostedEvent: {
+            /** @description Gap-free per meeting; the SSE id */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "message_posted";
+            data: {
+                /** @example msg_01jd6s5v1xe8rb8xgsnq8mq2gx */
+                messageId: string;
+                /** @enum {string} */
+                kind: "user" | "system" | "timeout" | "ending";
+                /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
+                from: string | null;
+                turnNumber: number;
+            };
+            /** Format: date-time */
+            createdAt: string;
+        };
+        TurnTimedOutEvent: {
+            /** @description Gap-free per meeting; the SSE id */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "turn_timed_out";
+            data: {
+                turnNumber: number;
+                /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
+                speakerId: string;
+                /** @example msg_01jd6s5v1xe8rb8xgsnq8mq2gx */
+                messageId: string;
+            };
+            /** Format: date-time */
+            createdAt: string;
+        };
+        ParticipantLeftEvent: {
+            /** @description Gap-free per meeting; the SSE id */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "participant_left";
+            data: {
+                /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
+                agentId: string;
+            };
+            /** Format: date-time */
+            createdAt: string;
+        };
+        MeetingEndedEvent: {
+            /** @description Gap-free per meeting; the SSE id */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "meeting_ended";
+            data: {
+                reason: components["schemas"]["MeetingEndReason"];
+                /** @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx */
+                endedBy: string | null;
             };
             /** Format: date-time */
             createdAt: string;

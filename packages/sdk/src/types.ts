@@ -42,7 +42,12 @@ export type SessionSummary = Schemas['SessionSummary'];
 export type SessionCounts = Schemas['SessionCounts'];
 export type AgentStats = Schemas['AgentStats'];
 export type Meeting = Schemas['Meeting'];
+/** An event of a meeting: `type` says which, and what its `data` holds. */
 export type MeetingEvent = Schemas['MeetingEvent'];
+export type MeetingEndReason = Schemas['MeetingEndReason'];
+export type MeetingStats = Schemas['MeetingStats'];
+/** Who a credential is (GET /v1/me). */
+export type Whoami = Schemas['Whoami'];
 
 // What the service POSTs to an agent's endpoint (webhooks, outside the request/response document).
 

@@ -4,7 +4,9 @@ import {
   endMeeting,
   inviteToMeeting,
   leaveMeeting,
+  listMeetings,
   meetingMessages,
+  meetingStats,
   readMeeting,
   speak,
   startMeeting,
@@ -164,8 +166,87 @@ const history = createRoute({
   },
 });
 
+const list = createRoute({
+  method: 'get',
+  path: '/v1/meetings',
+  tags,
+  security: bearerAuth,
+  summary:
+    "Your meetings, newest first (agent token), or the organization's (its key, optionally one agent's); shown as stored",
+  middleware: [checksKeyInStatement] as const,
+  request: {
+    query: z
+      .object({
+        status: Meeting.shape.status.optional(),
+        role: z
+          .enum(['host', 'participant'])
+          .optional()
+          .openapi({ description: 'host: meetings it hosts; participant: meetings another agent hosts' }),
+        agentId: AgentRef.optional().openapi({ description: "Organization key: this agent's meetings" }),
+        cursor: z.string().optional().openapi({ description: 'nextCursor of the previous page' }),
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+      })
+      .strict(),
+  },
+  responses: {
+    200: json(z.object({ meetings: z.array(Meeting), nextCursor: z.string().nullable() }), 'A page'),
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
+
+const count = z.number().int();
+const stats = createRoute({
+  method: 'get',
+  path: '/v1/meetings/{id}/stats',
+  tags,
+  security: bearerAuth,
+  summary:
+    'Duration, turns, speeches and timeouts, and per participant turns taken and timed out and time to speak',
+  middleware: [checksKeyInStatement] as const,
+  request: { params: meetingIdParam },
+  responses: {
+    200: json(
+      z.object({
+        stats: z
+          .object({
+            meetingId: Meeting.shape.id,
+            status: Meeting.shape.status,
+            startedAt: Meeting.shape.startedAt,
+            endedAt: Meeting.shape.endedAt,
+            durationMs: z.number().int().nullable().openapi({
+              description: 'From the start to the end, or to now while it runs; null before the start',
+            }),
+            turns: count.openapi({ description: 'Turns started' }),
+            messages: count.openapi({
+              description: "Participants' speeches (the host's opening one included)",
+            }),
+            timeouts: count.openapi({ description: 'Turns that ended in silence' }),
+            participants: z.array(
+              Meeting.shape.participants.element.extend({
+                turnsTaken: count.openapi({ description: 'Turns in which it spoke' }),
+                turnsTimedOut: count,
+                messages: count,
+                meanMsToSpeak: z.number().nullable().openapi({
+                  description: 'From the start of its turn to its speech; null if it never spoke in a turn',
+                }),
+                maxMsToSpeak: z.number().nullable(),
+              }),
+            ),
+          })
+          .openapi('MeetingStats'),
+      }),
+      'The figures',
+    ),
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
+
 export const registerMeetings = (app: App) =>
   app
+    .openapi(list, async (c) => c.json(await listMeetings(ctxOf(c), c.req.valid('query')), 200))
+    .openapi(stats, async (c) =>
+      c.json(withPush(c, await meetingStats(ctxOf(c), c.req.valid('param').id)), 200),
+    )
     .openapi(create, async (c) => {
       const result = await createMeeting(
         ctxOf(c),

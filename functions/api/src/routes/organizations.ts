@@ -3,10 +3,20 @@ import {
   deactivateOrganization,
   getOrganization,
   getOwnOrganization,
+  whoami,
 } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { ctxOf } from '../context';
-import { bearerAuth, json, jsonBody, Organization, OrganizationId, problemResponses } from '../schemas';
+import { checksKeyInStatement } from '../middleware/authenticate';
+import {
+  bearerAuth,
+  DirectoryEntry,
+  json,
+  jsonBody,
+  Organization,
+  OrganizationId,
+  problemResponses,
+} from '../schemas';
 import type { App } from '../types';
 
 const tags = ['Organizations'];
@@ -38,6 +48,31 @@ const create = createRoute({
   },
 });
 
+const OrganizationSummary = z.object({ id: OrganizationId, name: z.string() }).openapi('OrganizationSummary');
+
+const me = createRoute({
+  method: 'get',
+  path: '/v1/me',
+  tags,
+  summary:
+    'Who you are: the kind of your credential, your organization, and for an agent token your own entry',
+  security: bearerAuth,
+  middleware: [checksKeyInStatement] as const,
+  responses: {
+    200: json(
+      z
+        .object({
+          kind: z.enum(['organization', 'agent']),
+          organization: OrganizationSummary,
+          agent: DirectoryEntry.nullable(),
+        })
+        .openapi('Whoami'),
+      'You',
+    ),
+    ...problemResponses(401, 403),
+  },
+});
+
 const own = createRoute({
   method: 'get',
   path: '/v1/organization',
@@ -47,10 +82,7 @@ const own = createRoute({
   responses: {
     200: json(
       z.object({
-        organization: z.union([
-          Organization,
-          z.object({ id: OrganizationId, name: z.string() }).openapi('OrganizationSummary'),
-        ]),
+        organization: z.union([Organization, OrganizationSummary]),
       }),
       'The organization',
     ),
@@ -82,6 +114,7 @@ const deactivate = createRoute({
 export const registerOrganizations = (app: App) =>
   app
     .openapi(create, async (c) => c.json(await createOrganization(ctxOf(c), c.req.valid('json')), 201))
+    .openapi(me, async (c) => c.json(await whoami(ctxOf(c)), 200))
     .openapi(own, async (c) => c.json(await getOwnOrganization(ctxOf(c)), 200))
     .openapi(get, async (c) => c.json(await getOrganization(ctxOf(c), c.req.valid('param').id), 200))
     .openapi(deactivate, async (c) =>

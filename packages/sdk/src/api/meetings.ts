@@ -1,7 +1,18 @@
+import { MeetingNotActiveError, TimeoutError } from '../errors';
 import { path, type Request } from '../transport';
-import type { Body, Meeting, MeetingEvent, Message, Metadata } from '../types';
+import type { Body, Meeting, MeetingEvent, MeetingStats, Message, Metadata, Query, Whoami } from '../types';
 
 export type MeetingInput = Body<'/v1/meetings', 'post'>;
+export type MeetingQuery = Query<'/v1/meetings'>;
+/** An event of one type, with that type's data. */
+export type MeetingEventOf<T extends MeetingEvent['type']> = Extract<MeetingEvent, { type: T }>;
+
+/** A subscription of `meetings.on`: `stop()` ends it; `done` settles when it has ended. */
+export interface MeetingSubscription {
+  stop(): void;
+  /** Resolves when the meeting ended or `stop()` was called; rejects if following it failed. */
+  done: Promise<void>;
+}
 
 const POLL_WAIT_MS = 25_000;
 const HISTORY_PAGE = 500;
@@ -12,7 +23,16 @@ export const meetingsApi = (request: Request) => {
     request<{ meeting: Meeting; message?: Message | null }>('POST', path`/v1/meetings/${id}/${action}`, {
       ...(body !== undefined && { body }),
     });
-  return {
+  // The agent this client acts as, asked once (waitForTurn needs it).
+  let me: Promise<string> | undefined;
+  const myId = () => {
+    me ??= request<Whoami>('GET', '/v1/me').then((who) => {
+      if (!who.agent) throw new TypeError('waitForTurn needs an agent token.');
+      return who.agent.id;
+    });
+    return me;
+  };
+  const api = {
     create: async (input: MeetingInput, options: { idempotencyKey?: string } = {}) =>
       (
         await request<{ meeting: Meeting }>('POST', '/v1/meetings', {
@@ -81,5 +101,64 @@ export const meetingsApi = (request: Request) => {
         if (page.ended) return;
       }
     },
+    /** Your meetings (agent token), or the organization's (its key; `agentId` for one agent's). */
+    list: (query: MeetingQuery = {}) =>
+      request<{ meetings: Meeting[]; nextCursor: string | null }>('GET', '/v1/meetings', { query }),
+    /** Duration, turns, speeches, timeouts, and per participant turns taken and time to speak. */
+    stats: async (id: string) =>
+      (await request<{ stats: MeetingStats }>('GET', path`/v1/meetings/${id}/stats`)).stats,
+    /**
+     * Resolves with the meeting once it is this agent's turn (at once if it already is), following
+     * the events. MeetingNotActiveError if the meeting ends first, TimeoutError after `timeoutMs`;
+     * `signal` cancels (rejecting with its reason).
+     */
+    waitForTurn: async (id: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}) => {
+      const agentId = await myId();
+      const meeting = await api.status(id);
+      const ended = () =>
+        new MeetingNotActiveError('The meeting ended before your turn.', {
+          status: 409,
+          code: 'meeting_ended',
+        });
+      if (meeting.status === 'ended') throw ended();
+      if (meeting.status === 'active' && meeting.currentSpeakerId === agentId) return meeting;
+      const timeout = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+      const signals = [options.signal, timeout].filter((signal) => signal !== undefined);
+      const signal = signals.length ? AbortSignal.any(signals) : undefined;
+      // Turns up to the one read above are history; a later turn of ours, or the end, decides.
+      for await (const event of api.events(id, { signal })) {
+        if (event.type === 'meeting_ended') throw ended();
+        if (
+          event.type === 'turn_started' &&
+          event.data.speakerId === agentId &&
+          event.data.turnNumber > meeting.turnNumber
+        ) {
+          return api.status(id);
+        }
+      }
+      if (timeout?.aborted) {
+        throw new TimeoutError(`Not your turn within ${options.timeoutMs} ms.`, { code: 'timeout' });
+      }
+      throw options.signal?.reason ?? ended();
+    },
+    /**
+     * Calls `listener` with each event of `type` (or every event, with `'*'`) as it happens, from
+     * the start of the meeting or after `after`, until the meeting ends or `stop()`.
+     */
+    on: <T extends MeetingEvent['type']>(
+      id: string,
+      type: T | '*',
+      listener: (event: MeetingEventOf<T>) => void | Promise<void>,
+      options: { after?: number } = {},
+    ): MeetingSubscription => {
+      const controller = new AbortController();
+      const done = (async () => {
+        for await (const event of api.events(id, { ...options, signal: controller.signal })) {
+          if (type === '*' || event.type === type) await listener(event as MeetingEventOf<T>);
+        }
+      })();
+      return { stop: () => controller.abort(), done };
+    },
   };
+  return api;
 };

@@ -11,7 +11,9 @@ import { withMeeting } from './with-meeting';
 export async function attendMeeting(ctx: Ctx, meetingId: string) {
   const caller = requireKind(ctx.principal, 'agent');
   return withMeeting(ctx, meetingId, async (meeting) => {
-    const participant = meeting.requireParticipant(caller.agentId);
+    // One who left is still invited: it may come back.
+    const participant = meeting.participant(caller.agentId);
+    if (!participant) throw fail.notFound('meeting', meetingId);
     if (meeting.meeting.status === 'ended') throw fail.conflict('meeting_ended');
     if (participant.status !== 'invited' && participant.status !== 'left') return { meeting: meeting.view() };
     const rejoined = participant.status === 'left';

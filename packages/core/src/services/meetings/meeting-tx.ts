@@ -361,6 +361,8 @@ export class MeetingTx {
     await this.event('turn_started', {
       turnNumber: this.meeting.turnNumber,
       speakerId: next.agentId,
+      // When the turn began: a turn caught up late began when the one before it ended.
+      startedAt: startsAt.toISOString(),
       turnEndsAt: turnEndsAt.toISOString(),
     });
     const speaker = this.agentsById.get(next.agentId);
