@@ -209,10 +209,20 @@ describe('SDK against the real service', () => {
     const hostWaits = host.client.meetings.waitForTurn(meeting.id, { timeoutMs: 10_000 });
     await host.client.meetings.start(meeting.id);
     const guestTurn = await guest.client.meetings.waitForTurn(meeting.id);
-    expect(guestTurn.currentSpeakerId).toBe(guest.id);
+    expect(guestTurn.meeting.currentSpeakerId).toBe(guest.id);
+    expect(guestTurn.messages).toEqual([]); // already its turn: nothing waited for
     await guest.client.meetings.speak(meeting.id, 'over to you', { metadata: { mood: 'brief' } });
     const hostTurn = await hostWaits;
-    expect([hostTurn.currentSpeakerId, hostTurn.turnNumber]).toEqual([host.id, 2]);
+    expect([hostTurn.meeting.currentSpeakerId, hostTurn.meeting.turnNumber]).toEqual([host.id, 2]);
+    // What was said while the host waited.
+    expect(hostTurn.messages.map((m) => [m.content, m.metadata])).toEqual([
+      ['over to you', { mood: 'brief' }],
+    ]);
+    // Waiting again from here, the guest hears only what comes after.
+    const guestWaits1 = guest.client.meetings.waitForTurn(meeting.id);
+    await host.client.meetings.speak(meeting.id, 'back');
+    expect((await guestWaits1).messages.map((m) => m.content)).toEqual(['back']);
+    await guest.client.meetings.speak(meeting.id, 'done');
     // Not the guest's turn now: a short wait times out; an aborted one rejects with the reason.
     await expect(guest.client.meetings.waitForTurn(meeting.id, { timeoutMs: 300 })).rejects.toBeInstanceOf(
       TimeoutError,
@@ -227,14 +237,14 @@ describe('SDK against the real service', () => {
     );
     expect((await guest.client.meetings.list({ role: 'host' })).meetings).toEqual([]);
     const stats = await host.client.meetings.stats(meeting.id);
-    expect(stats).toMatchObject({ turns: 2, messages: 1, timeouts: 0 });
+    expect(stats).toMatchObject({ turns: 4, messages: 3, timeouts: 0 });
 
     // The meeting ends: a waiter learns it, the subscription completes.
     const guestWaits = guest.client.meetings.waitForTurn(meeting.id);
     await host.client.meetings.end(meeting.id);
     await expect(guestWaits).rejects.toBeInstanceOf(MeetingNotActiveError);
     await subscription.done;
-    expect(turns).toEqual([1, 2]);
+    expect(turns).toEqual([1, 2, 3, 4]);
   });
 
   it('meetings: a stale turnNumber, a finished meeting and a guest ending it are typed errors', async () => {

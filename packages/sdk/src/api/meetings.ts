@@ -54,12 +54,15 @@ export const meetingsApi = (request: Request) => {
     end: async (id: string) => (await act(id, 'end')).meeting,
     status: async (id: string) =>
       (await request<{ meeting: Meeting }>('GET', path`/v1/meetings/${id}`)).meeting,
-    /** The whole history, oldest first, system and timeout messages included (all pages). */
-    history: async (id: string) => {
+    /**
+     * The whole history (or what came after message `after`), oldest first, system and timeout
+     * messages included (all pages).
+     */
+    history: async (id: string, options: { after?: string | undefined } = {}) => {
       const messages: Message[] = [];
       for (;;) {
         const page = await request<{ messages: Message[] }>('GET', path`/v1/meetings/${id}/messages`, {
-          query: { limit: HISTORY_PAGE, after: messages.at(-1)?.id },
+          query: { limit: HISTORY_PAGE, after: messages.at(-1)?.id ?? options.after },
         });
         messages.push(...page.messages);
         if (page.messages.length < HISTORY_PAGE) return messages;
@@ -108,9 +111,10 @@ export const meetingsApi = (request: Request) => {
     stats: async (id: string) =>
       (await request<{ stats: MeetingStats }>('GET', path`/v1/meetings/${id}/stats`)).stats,
     /**
-     * Resolves with the meeting once it is this agent's turn (at once if it already is), following
-     * the events. MeetingNotActiveError if the meeting ends first, TimeoutError after `timeoutMs`;
-     * `signal` cancels (rejecting with its reason).
+     * Resolves once it is this agent's turn (at once if it already is) with the meeting and the
+     * messages posted since it began waiting, following the events (no polling of the status).
+     * MeetingNotActiveError if the meeting ends first, TimeoutError after `timeoutMs`; `signal`
+     * cancels (rejecting with its reason).
      */
     waitForTurn: async (id: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}) => {
       const agentId = await myId();
@@ -121,19 +125,25 @@ export const meetingsApi = (request: Request) => {
           code: 'meeting_ended',
         });
       if (meeting.status === 'ended') throw ended();
-      if (meeting.status === 'active' && meeting.currentSpeakerId === agentId) return meeting;
+      if (meeting.status === 'active' && meeting.currentSpeakerId === agentId)
+        return { meeting, messages: [] };
       const timeout = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
       const signals = [options.signal, timeout].filter((signal) => signal !== undefined);
       const signal = signals.length ? AbortSignal.any(signals) : undefined;
-      // Turns up to the one read above are history; a later turn of ours, or the end, decides.
+      // What the events say of turns up to the one read above is history: a message posted in an
+      // earlier turn came before the wait, one posted in it or later came during the wait.
+      let lastBefore: string | undefined;
       for await (const event of api.events(id, { signal })) {
+        if (event.type === 'message_posted' && event.data.turnNumber < meeting.turnNumber)
+          lastBefore = event.data.messageId;
         if (event.type === 'meeting_ended') throw ended();
         if (
           event.type === 'turn_started' &&
           event.data.speakerId === agentId &&
           event.data.turnNumber > meeting.turnNumber
         ) {
-          return api.status(id);
+          const [now, messages] = await Promise.all([api.status(id), api.history(id, { after: lastBefore })]);
+          return { meeting: now, messages };
         }
       }
       if (timeout?.aborted) {
