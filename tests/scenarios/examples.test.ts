@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brainstorm } from '../../examples/brainstorm';
 import { customerSupport } from '../../examples/customer-support';
 import { interview } from '../../examples/interview';
+import { notifications } from '../../examples/notifications';
 import { taskPipeline } from '../../examples/task-pipeline';
 import { ADMIN_TOKEN, startTestStack, type TestStack } from '../helpers/stack';
 
@@ -71,6 +72,18 @@ describe('scenarios', () => {
     expect(result.result).toEqual({
       approved: true,
       review: { done: ['fetch data: done', 'clean it: done', 'report: done'] },
+    });
+  });
+
+  it('notifications: one fan-out, two pushed and two pulled from the inbox, all acknowledged', async () => {
+    const notice = { text: 'Maintenance at 02:00 UTC', severity: 'info' };
+    const result = await notifications(target());
+    expect(result).toEqual({
+      sent: 4,
+      pushedTo: { pager: notice, mailer: notice },
+      pulledBy: { auditor: [notice], archiver: [notice] },
+      acknowledged: 4,
+      unacknowledged: 0,
     });
   });
 });
