@@ -347,4 +347,48 @@ describe('maxDurationMs, with the clock alone', () => {
     // The silent turn ended with the meeting: no timeout was recorded for it.
     expect(body.events.some((e: { type: string }) => e.type === 'turn_timed_out')).toBe(false);
   });
+
+  it('maxTurns is reached by timeouts alone: the ticker times out each silent turn and ends the meeting', async () => {
+    const key = (await createOrganization(clocked, 'Silent')).apiKey;
+    const host = await createAgent(clocked, key, { name: 'host' });
+    const bob = await createAgent(clocked, key, { name: 'bob' });
+    const created = await clocked.call('POST', '/v1/meetings', {
+      token: host.token,
+      body: { title: 'silent', participantIds: [bob.id], turnDurationMs: 200, maxTurns: 3 },
+    });
+    const id = created.body.meeting.id;
+    await clocked.call('POST', `/v1/meetings/${id}/attend`, { token: bob.token });
+    await clocked.call('POST', `/v1/meetings/${id}/start`, { token: host.token });
+    const reason = await eventually(async () => {
+      const { rows } = await clocked.sql.query('SELECT end_reason FROM meetings WHERE id = $1', [id]);
+      return rows[0].end_reason;
+    }, 5_000);
+    expect(reason).toBe('max_turns');
+    const { rows } = await clocked.sql.query(
+      "SELECT data->>'speakerId' AS speaker FROM meeting_events WHERE meeting_id = $1 AND type = 'turn_timed_out' ORDER BY seq",
+      [id],
+    );
+    expect(rows.map((r: { speaker: string }) => r.speaker)).toEqual([bob.id, host.id, bob.id]);
+  });
+});
+
+describe('maxDurationMs, with the safety-net pass alone (no clock bound)', () => {
+  it("the cron's pass ends a meeting past its maxDurationMs", async () => {
+    const host = await createAgent(stack, orgKey, { name: 'host' });
+    const bob = await createAgent(stack, orgKey, { name: 'bob' });
+    const created = await stack.call('POST', '/v1/meetings', {
+      token: host.token,
+      body: { title: 'swept', participantIds: [bob.id], turnDurationMs: 60_000, maxDurationMs: 1000 },
+    });
+    const id = created.body.meeting.id;
+    await stack.call('POST', `/v1/meetings/${id}/attend`, { token: bob.token });
+    await stack.call('POST', `/v1/meetings/${id}/start`, { token: host.token });
+    await stack.sweep();
+    const read = async () =>
+      (await stack.sql.query('SELECT status, end_reason FROM meetings WHERE id = $1', [id])).rows[0];
+    expect(await read()).toEqual({ status: 'active', end_reason: null });
+    await sleep(1100);
+    await stack.sweep();
+    expect(await read()).toEqual({ status: 'ended', end_reason: 'max_duration' });
+  });
 });
