@@ -5,8 +5,7 @@ import { rowFromJson } from '../../db';
 import { fail } from '../../errors';
 import { meetingParticipants, meetings } from '../../schema';
 import { meetingView } from '../../views';
-import { resolveAgentRef } from '../agents/resolve-agent-refs';
-import { checkedCaller } from '../messages/checked-caller';
+import { checkedCaller, subjectAgent } from '../messages/checked-caller';
 
 export interface ListMeetingsInput {
   status?: 'created' | 'ready' | 'active' | 'ended' | undefined;
@@ -26,15 +25,7 @@ export interface ListMeetingsInput {
  */
 export async function listMeetings(ctx: Ctx, input: ListMeetingsInput) {
   const caller = requireKind(ctx.principal, 'agent', 'organization');
-  if (caller.kind === 'agent' && input.agentId) {
-    throw fail.forbidden('agentId is for the organization key; an agent token lists its own meetings.');
-  }
-  const agentId =
-    caller.kind === 'agent'
-      ? caller.agentId
-      : input.agentId
-        ? await resolveAgentRef(ctx, input.agentId)
-        : null;
+  const agentId = await subjectAgent(ctx, caller, input.agentId, 'meetings');
   if (!agentId && input.role) throw fail.validation('role needs agentId with the organization key.');
   const conditions: SQL[] = [sql`organization_id = ${caller.organizationId}`];
   const takesPart = sql`EXISTS (SELECT 1 FROM meeting_participants p WHERE p.meeting_id = meetings.id AND p.agent_id = ${agentId})`;

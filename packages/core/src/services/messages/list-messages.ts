@@ -6,7 +6,7 @@ import { fail } from '../../errors';
 import { messages } from '../../schema';
 import { type DeliveryStatus, messageView } from '../../views';
 import { resolveAgentRef } from '../agents/resolve-agent-refs';
-import { checkedCaller } from './checked-caller';
+import { checkedCaller, subjectAgent } from './checked-caller';
 
 export interface MessageFilters {
   /** The organization key's choice of agent (an agent token is always itself). */
@@ -33,15 +33,7 @@ export interface MessageFilters {
  */
 async function queryOf(ctx: Ctx, filters: MessageFilters): Promise<{ checked: SQL; where: SQL }> {
   const caller = requireKind(ctx.principal, 'agent', 'organization');
-  if (caller.kind === 'agent' && filters.agentId) {
-    throw fail.forbidden('agentId is for the organization key; an agent token lists its own messages.');
-  }
-  const me =
-    caller.kind === 'agent'
-      ? caller.agentId
-      : filters.agentId
-        ? await resolveAgentRef(ctx, filters.agentId)
-        : null;
+  const me = await subjectAgent(ctx, caller, filters.agentId, 'messages');
   const other = filters.with ? await resolveAgentRef(ctx, filters.with) : null;
   if (!me && filters.direction) throw fail.validation('direction needs agentId with the organization key.');
   const conditions: SQL[] = [sql`organization_id = ${caller.organizationId}`];
