@@ -1,6 +1,7 @@
 import { fail } from '@agent-messaging/core';
 import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate } from './middleware/authenticate';
 import { database } from './middleware/database';
@@ -9,6 +10,7 @@ import { registerAgents } from './routes/agents';
 import { registerConversations } from './routes/conversations';
 import { registerHealth } from './routes/health';
 import { registerInbox } from './routes/inbox';
+import { registerMcp } from './routes/mcp';
 import { registerMeetings } from './routes/meetings';
 import { registerMessages } from './routes/messages';
 import { registerOrganizations } from './routes/organizations';
@@ -30,13 +32,13 @@ export function createApp() {
   app.onError((error) => problemResponse(error));
   app.notFound(() => problemResponse(fail.noRoute()));
 
-  app.use('/v1/*', database(), (c, next) =>
+  const limitBody: MiddlewareHandler<AppEnv> = (c, next) =>
     bodyLimit({
       maxSize: c.var.config.MAX_BODY_BYTES,
       onError: () => problemResponse(fail.payloadTooLarge()),
-    })(c, next),
-  );
-  app.use('/v1/*', authenticate());
+    })(c, next);
+  app.use('/v1/*', database(), limitBody, authenticate());
+  app.use('/mcp', database(), limitBody, authenticate());
   app.use('/healthz', database());
 
   registerHealth(app);
@@ -47,6 +49,7 @@ export function createApp() {
   registerSessions(app);
   registerInbox(app);
   registerMeetings(app);
+  registerMcp(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -10,6 +10,7 @@ const titles = {
   unauthorized: 'Missing or invalid credentials',
   forbidden: 'Not allowed for this credential',
   not_found: 'Not found',
+  method_not_allowed: 'Method not allowed',
   organization_not_found: 'Organization not found',
   agent_not_found: 'Agent not found',
   message_not_found: 'Message not found',

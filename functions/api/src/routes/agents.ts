@@ -33,7 +33,7 @@ const withCredentials = z.object({
   signingSecret: z.string().openapi({ example: 'whsec_...' }),
 });
 
-const create = createRoute({
+export const create = createRoute({
   method: 'post',
   path: '/v1/agents',
   tags,
@@ -58,7 +58,7 @@ const create = createRoute({
   },
 });
 
-const list = createRoute({
+export const list = createRoute({
   method: 'get',
   path: '/v1/agents',
   tags,
@@ -90,7 +90,7 @@ const list = createRoute({
   },
 });
 
-const get = createRoute({
+export const get = createRoute({
   method: 'get',
   path: '/v1/agents/{id}',
   tags,
@@ -100,7 +100,7 @@ const get = createRoute({
   responses: { 200: one, ...problemResponses(400, 401, 403, 404) },
 });
 
-const update = createRoute({
+export const update = createRoute({
   method: 'patch',
   path: '/v1/agents/{id}',
   tags,
@@ -123,7 +123,7 @@ const update = createRoute({
   responses: { 200: one, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
 });
 
-const remove = createRoute({
+export const remove = createRoute({
   method: 'delete',
   path: '/v1/agents/{id}',
   tags,
@@ -134,7 +134,7 @@ const remove = createRoute({
   responses: { 200: one, ...problemResponses(400, 401, 403, 404) },
 });
 
-const rotate = createRoute({
+export const rotate = createRoute({
   method: 'post',
   path: '/v1/agents/{id}/rotate',
   tags,
@@ -147,7 +147,7 @@ const rotate = createRoute({
   },
 });
 
-const stats = createRoute({
+export const stats = createRoute({
   method: 'get',
   path: '/v1/agents/{id}/stats',
   tags,

@@ -25,7 +25,7 @@ import type { App } from '../types';
 
 const tags = ['Conversations'];
 
-const sync = createRoute({
+export const sync = createRoute({
   method: 'post',
   path: '/v1/conversations/sync',
   tags,
@@ -53,7 +53,7 @@ const sync = createRoute({
   },
 });
 
-const asyncSend = createRoute({
+export const asyncSend = createRoute({
   method: 'post',
   path: '/v1/conversations/async',
   tags,
@@ -73,7 +73,7 @@ const asyncSend = createRoute({
   },
 });
 
-const history = createRoute({
+export const history = createRoute({
   method: 'get',
   path: '/v1/conversations/{agentId}/messages',
   tags,

@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { json, Problem } from '../schemas';
 import type { App } from '../types';
 
-const route = createRoute({
+export const route = createRoute({
   method: 'get',
   path: '/healthz',
   tags: ['Health'],

@@ -7,7 +7,7 @@ import type { App } from '../types';
 
 const tags = ['Inbox'];
 
-const read = createRoute({
+export const read = createRoute({
   method: 'get',
   path: '/v1/inbox',
   tags,
@@ -35,7 +35,7 @@ const read = createRoute({
   },
 });
 
-const ack = createRoute({
+export const ack = createRoute({
   method: 'post',
   path: '/v1/inbox/ack',
   tags,

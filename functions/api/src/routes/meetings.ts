@@ -39,7 +39,7 @@ const withMessage = json(
   'The meeting and the message posted',
 );
 
-const create = createRoute({
+export const create = createRoute({
   method: 'post',
   path: '/v1/meetings',
   tags,
@@ -103,21 +103,21 @@ const actionWithBody = <B extends z.ZodType, R extends typeof meetingResponse | 
     responses: { 200: response, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
   });
 
-const invite = actionWithBody(
+export const invite = actionWithBody(
   'invite',
   'Invite more agents (host)',
   z.object({ agentIds: z.array(AgentRef).min(1).max(500) }).strict(),
   meetingResponse,
 );
-const attend = action('attend', 'Attend a meeting you are invited to: you join the rotation');
-const start = actionWithBody(
+export const attend = action('attend', 'Attend a meeting you are invited to: you join the rotation');
+export const start = actionWithBody(
   'start',
   'Start the meeting (host; at least one other participant attends). content is your opening speech',
   z.object({ content: JsonContent.optional() }).strict(),
   withMessage,
   false,
 );
-const speakRoute = actionWithBody(
+export const speakRoute = actionWithBody(
   'speak',
   'Speak in your turn; speaking ends the turn',
   z
@@ -135,10 +135,10 @@ const speakRoute = actionWithBody(
   // The speech's own load checks the caller's key: a speech is two round trips in all.
   [checksKeyInStatement],
 );
-const leave = action('leave', 'Leave the meeting (not the host); if speaking, the turn passes');
-const end = action('end', 'End the meeting (host)');
+export const leave = action('leave', 'Leave the meeting (not the host); if speaking, the turn passes');
+export const end = action('end', 'End the meeting (host)');
 
-const get = createRoute({
+export const get = createRoute({
   method: 'get',
   path: '/v1/meetings/{id}',
   tags,
@@ -148,7 +148,7 @@ const get = createRoute({
   responses: { 200: meetingResponse, ...problemResponses(400, 401, 403, 404) },
 });
 
-const history = createRoute({
+export const history = createRoute({
   method: 'get',
   path: '/v1/meetings/{id}/messages',
   tags,
@@ -166,7 +166,7 @@ const history = createRoute({
   },
 });
 
-const list = createRoute({
+export const list = createRoute({
   method: 'get',
   path: '/v1/meetings',
   tags,
@@ -195,7 +195,7 @@ const list = createRoute({
 });
 
 const count = z.number().int();
-const stats = createRoute({
+export const stats = createRoute({
   method: 'get',
   path: '/v1/meetings/{id}/stats',
   tags,

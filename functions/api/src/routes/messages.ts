@@ -31,7 +31,7 @@ import type { App } from '../types';
 
 const tags = ['Messages'];
 
-const send = createRoute({
+export const send = createRoute({
   method: 'post',
   path: '/v1/messages',
   tags,
@@ -59,7 +59,7 @@ const send = createRoute({
   },
 });
 
-const get = createRoute({
+export const get = createRoute({
   method: 'get',
   path: '/v1/messages/{id}',
   tags,
@@ -113,7 +113,7 @@ const filters = z.object({
     .optional(),
 });
 
-const list = createRoute({
+export const list = createRoute({
   method: 'get',
   path: '/v1/messages',
   tags,
@@ -138,7 +138,7 @@ const list = createRoute({
   },
 });
 
-const count = createRoute({
+export const count = createRoute({
   method: 'get',
   path: '/v1/messages/count',
   tags,
@@ -152,7 +152,7 @@ const count = createRoute({
   },
 });
 
-const search = createRoute({
+export const search = createRoute({
   method: 'get',
   path: '/v1/messages/search',
   tags,
@@ -196,7 +196,7 @@ const search = createRoute({
   },
 });
 
-const redeliver = createRoute({
+export const redeliver = createRoute({
   method: 'post',
   path: '/v1/messages/{id}/redeliver',
   tags,

@@ -23,7 +23,7 @@ const tags = ['Organizations'];
 const idParam = z.object({ id: OrganizationId.openapi({ param: { name: 'id', in: 'path' } }) });
 const one = json(z.object({ organization: Organization }), 'The organization');
 
-const create = createRoute({
+export const create = createRoute({
   method: 'post',
   path: '/v1/organizations',
   tags,
@@ -50,7 +50,7 @@ const create = createRoute({
 
 const OrganizationSummary = z.object({ id: OrganizationId, name: z.string() }).openapi('OrganizationSummary');
 
-const me = createRoute({
+export const me = createRoute({
   method: 'get',
   path: '/v1/me',
   tags,
@@ -73,7 +73,7 @@ const me = createRoute({
   },
 });
 
-const own = createRoute({
+export const own = createRoute({
   method: 'get',
   path: '/v1/organization',
   tags,
@@ -90,7 +90,7 @@ const own = createRoute({
   },
 });
 
-const get = createRoute({
+export const get = createRoute({
   method: 'get',
   path: '/v1/organizations/{id}',
   tags,
@@ -100,7 +100,7 @@ const get = createRoute({
   responses: { 200: one, ...problemResponses(400, 401, 403, 404) },
 });
 
-const deactivate = createRoute({
+export const deactivate = createRoute({
   method: 'delete',
   path: '/v1/organizations/{id}',
   tags,

@@ -25,7 +25,7 @@ const SessionSummary = Session.extend({
   peerId: AgentId.openapi({ description: 'The other agent of the session' }),
 }).openapi('SessionSummary');
 
-const list = createRoute({
+export const list = createRoute({
   method: 'get',
   path: '/v1/sessions',
   tags,
@@ -53,7 +53,7 @@ const SideCounts = z.object({
   unacknowledged: z.number().int().openapi({ description: 'Messages to this agent it has not acknowledged' }),
 });
 
-const get = createRoute({
+export const get = createRoute({
   method: 'get',
   path: '/v1/sessions/{id}',
   tags,
@@ -78,7 +78,7 @@ const get = createRoute({
   },
 });
 
-const messages = createRoute({
+export const messages = createRoute({
   method: 'get',
   path: '/v1/sessions/{id}/messages',
   tags,
@@ -100,7 +100,7 @@ const messages = createRoute({
   },
 });
 
-const reply = createRoute({
+export const reply = createRoute({
   method: 'post',
   path: '/v1/sessions/{id}/reply',
   tags,
@@ -135,7 +135,7 @@ const reply = createRoute({
   },
 });
 
-const end = createRoute({
+export const end = createRoute({
   method: 'post',
   path: '/v1/sessions/{id}/end',
   tags,
