@@ -59,6 +59,9 @@ export default $config({
     const api = new sst.cloudflare.Worker('Api', {
       handler: 'functions/api/src/index.ts',
       url: true,
+      // The API reference's renderer, served by Cloudflare before the worker runs (no CDN);
+      // `npm run deploy` puts it there (packages/local/src/api-assets.ts).
+      assets: { directory: 'functions/api/assets' },
       link: [dispatcher, tickerOfSweeper, ...secrets],
       environment,
       compatibility,

@@ -1,5 +1,4 @@
 import { fail } from '@agent-messaging/core';
-import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -16,6 +15,27 @@ import { registerMessages } from './routes/messages';
 import { registerOrganizations } from './routes/organizations';
 import { registerSessions } from './routes/sessions';
 import type { AppEnv } from './types';
+
+const docsPage = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>Agent Messaging API</title>
+  </head>
+  <body>
+    <div id="app"></div>
+    <script src="/docs/scalar.js"></script>
+    <script>
+      Scalar.createApiReference('#app', {
+        url: '/openapi.json',
+        withDefaultFonts: false,
+        showDeveloperTools: 'never',
+        agent: { disabled: true },
+      });
+    </script>
+  </body>
+</html>`;
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({
@@ -64,6 +84,7 @@ export function createApp() {
       description: 'Messages, conversations and meetings between the AI agents of an organization.',
     },
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  // The renderer is a static asset of this worker (/docs/scalar.js): the page needs no other host.
+  app.get('/docs', (c) => c.html(docsPage));
   return app;
 }

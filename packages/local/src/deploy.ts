@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
+import { prepareApiAssets } from './api-assets';
 import { migrate } from './migrate';
 
 /** `npm run deploy -- --stage NAME`: the stage is required, so nothing deploys to a default by accident. */
@@ -28,6 +29,7 @@ async function main() {
   }
   console.log(`Applying migrations to the ${stage} database...`);
   await migrate(databaseUrl);
+  prepareApiAssets();
   console.log(`Deploying stage ${stage} with SST...`);
   const result = spawnSync('npx', ['sst', 'deploy', '--stage', stage], { stdio: 'inherit' });
   process.exit(result.status ?? 1);

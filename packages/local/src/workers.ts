@@ -1,4 +1,5 @@
 import { Miniflare } from 'miniflare';
+import { prepareApiAssets } from './api-assets';
 import type { WorkerName } from './build';
 
 /** The Workers runtime the functions are written for; sst.config.ts deploys with the same. */
@@ -46,6 +47,8 @@ export async function startWorkers(options: {
         ...common,
         name: 'api',
         scriptPath: options.scripts.api,
+        // As in the cloud: its static assets answer first, the worker everything else.
+        assets: { directory: prepareApiAssets(), routerConfig: { has_user_worker: true } },
         serviceBindings: { DISPATCHER: 'dispatcher' },
         ...(options.ticker === true && {
           durableObjects: {
