@@ -1,5 +1,8 @@
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { COMPATIBILITY, SWEEPER_CRON } from '@agent-messaging/local';
+import { API_ASSETS_DIR, prepareApiAssets } from '@agent-messaging/local/src/api-assets';
 import { parseDeployArgs } from '@agent-messaging/local/src/deploy';
 import { describe, expect, it } from 'vitest';
 
@@ -61,6 +64,10 @@ describe('sst.config.ts', () => {
     expect(linkNames(dispatcher?.args.link)).toEqual(secrets);
 
     expect(api?.args.url).toBe(true);
+    // Its static assets (the /docs renderer) are the directory the local stack serves.
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    expect(resolve(root, api?.args.assets.directory)).toBe(API_ASSETS_DIR);
+    expect(existsSync(`${prepareApiAssets()}/docs/scalar.js`)).toBe(true);
     expect(linkNames(api?.args.link)).toEqual(['Dispatcher', 'Ticker', ...secrets]);
 
     expect(sweeper?.kind).toBe('Cron');
