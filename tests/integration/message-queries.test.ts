@@ -141,6 +141,20 @@ describe('GET /v1/messages', () => {
   });
 });
 
+describe('GET /v1/messages?status=', () => {
+  it("filters by the delivery's status: an inbox message is queued until acknowledged, then delivered", async () => {
+    const [firstToCarol] = sentIds.slice(5);
+    const queued = await allPages(orgKey, `agentId=${carol.id}&direction=received&status=queued`, 2);
+    expect(queued).toEqual(sentIds.slice(5).reverse());
+    await stack.call('POST', '/v1/inbox/ack', { token: carol.token, body: { messageIds: [firstToCarol] } });
+    expect(await allPages(carol.token, 'status=delivered', 10)).toEqual([firstToCarol]);
+    expect(await count(carol.token, 'status=queued')).toBe(2);
+    expect(await count(carol.token, 'status=dead')).toBe(0);
+    const bad = await list(carol.token, 'status=lost');
+    expect([bad.status, bad.body.code]).toEqual([400, 'validation_failed']);
+  });
+});
+
 describe('POST /v1/inbox/ack {from}', () => {
   it("acknowledges every message from one agent and answers how many; others' stay", async () => {
     await send(carol, bob.id, 'from carol');

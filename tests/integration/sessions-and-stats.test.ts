@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEndpoint } from '../helpers/endpoint';
 import { meetingApi, readyMeeting } from '../helpers/meetings';
 import {
   createAgent,
   createOrganization,
+  eventually,
   startTestStack,
   type TestAgent,
   type TestStack,
@@ -68,6 +70,23 @@ describe('sessions', () => {
     ]);
     expect(next.body.nextCursor).toBeNull();
     expect((await get('/v1/sessions', carol.token)).body.sessions).toHaveLength(1);
+  });
+
+  it("the organization key lists its organization's sessions, or one agent's; never another's", async () => {
+    const all = await get('/v1/sessions', orgKey);
+    expect(all.body.sessions.map((s: { id: string; peerId: string | null }) => [s.id, s.peerId])).toEqual([
+      [carolSession, null],
+      [bobSession, null],
+    ]);
+    const bobs = await get('/v1/sessions?agentId=ext:bob', orgKey);
+    expect(bobs.body.sessions.map((s: { id: string; peerId: string }) => [s.id, s.peerId])).toEqual([
+      [bobSession, alice.id],
+    ]);
+    expect((await get('/v1/sessions', otherOrgKey)).body.sessions).toEqual([]);
+    const foreign = await get(`/v1/sessions?agentId=${bob.id}`, otherOrgKey);
+    expect([foreign.status, foreign.body.code]).toEqual([404, 'agent_not_found']);
+    const notForAgents = await get(`/v1/sessions?agentId=${bob.id}`, alice.token);
+    expect([notForAgents.status, notForAgents.body.code]).toEqual([403, 'forbidden']);
   });
 
   it('one session counts its messages exactly, per side, and what each has not acknowledged', async () => {
@@ -152,6 +171,8 @@ describe('GET /v1/agents/{id}/stats', () => {
       partners: 2,
       meetings: { hosted: 1, attended: 1 },
       turns: { taken: 0, timedOut: 1 },
+      // No endpoint: nothing pushed.
+      deliveries: { delivered: 0, pending: 0, dead: 0, lastDeliveredAt: null, lastFailure: null },
     });
     const bobs = await get(`/v1/agents/${bob.id}/stats`, bob.token);
     expect(bobs.body.turns).toEqual({ taken: 1, timedOut: 0 });
@@ -160,5 +181,33 @@ describe('GET /v1/agents/{id}/stats', () => {
     expect((await get(`/v1/agents/${alice.id}/stats`, bob.token)).status).toBe(403);
     const foreign = await get(`/v1/agents/${alice.id}/stats`, otherOrgKey);
     expect([foreign.status, foreign.body.code]).toEqual([404, 'agent_not_found']);
+  });
+
+  it("reports the endpoint's health: delivered, pending, dead, the last delivery and the last failure", async () => {
+    let failing = true;
+    const endpoint = await startEndpoint(() =>
+      failing ? new Response('down', { status: 503 }) : Response.json({}),
+    );
+    try {
+      const pushed = await createAgent(stack, orgKey, { name: 'pushed', endpointUrl: endpoint.url });
+      const send = (content: string) =>
+        stack.call('POST', '/v1/messages', { token: alice.token, body: { to: pushed.id, content } });
+      await send('one');
+      // Every attempt fails: the sweeper retries until the delivery is dead (4 attempts here).
+      await eventually(async () => {
+        await stack.sweep();
+        return (await get(`/v1/agents/${pushed.id}/stats`, orgKey)).body.deliveries.dead === 1;
+      });
+      failing = false;
+      await send('two');
+      const health = await eventually(async () => {
+        const { deliveries } = (await get(`/v1/agents/${pushed.id}/stats`, pushed.token)).body;
+        return deliveries.delivered === 1 ? deliveries : undefined;
+      });
+      expect(health).toMatchObject({ delivered: 1, pending: 0, dead: 1, lastFailure: { status: 503 } });
+      expect(Date.parse(health.lastDeliveredAt)).toBeGreaterThan(Date.parse(health.lastFailure.at));
+    } finally {
+      await endpoint.close();
+    }
   });
 });

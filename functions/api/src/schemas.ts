@@ -87,7 +87,7 @@ export const JsonContent = z
 
 const name = z.string().trim().min(1).max(200);
 const externalId = z.string().min(1).max(200);
-const timestamp = z.string().openapi({ format: 'date-time' });
+export const timestamp = z.string().openapi({ format: 'date-time' });
 
 export const Organization = z
   .object({

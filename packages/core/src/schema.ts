@@ -322,6 +322,8 @@ export const deliveries = pgTable(
     check('deliveries_attempts_nonneg', sql`${t.attempts} >= 0`),
     index('deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.status} IN ('queued', 'failed')`),
     index('deliveries_message_idx').on(t.messageId),
+    // An agent's endpoint health (its stats).
+    index('deliveries_agent_idx').on(t.agentId, t.status),
   ],
 );
 

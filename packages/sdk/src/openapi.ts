@@ -1008,6 +1008,8 @@ export type paths = {
                     /** @description A JSON object; messages whose metadata contains it */
                     metadata?: string;
                     acknowledged?: "true" | "false";
+                    /** @description The delivery's status (dead: the dead letters) */
+                    status?: "queued" | "delivered" | "failed" | "dead";
                     /** @description nextCursor of the previous (newer) page */
                     cursor?: string;
                     limit?: number;
@@ -1215,6 +1217,8 @@ export type paths = {
                     /** @description A JSON object; messages whose metadata contains it */
                     metadata?: string;
                     acknowledged?: "true" | "false";
+                    /** @description The delivery's status (dead: the dead letters) */
+                    status?: "queued" | "delivered" | "failed" | "dead";
                 };
                 header?: never;
                 path?: never;
@@ -1890,13 +1894,15 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** Your sessions, newest first (agent token) */
+        /** Your sessions, newest first (agent token), or the organization's (its key; agentId for one agent's) */
         get: {
             parameters: {
                 query?: {
                     status?: "active" | "waiting" | "ended";
                     /** @description The peer */
                     with?: string;
+                    /** @description Organization key: this agent's sessions */
+                    agentId?: string;
                     /** @description nextCursor of the previous page */
                     cursor?: string;
                     limit?: number;
@@ -3686,6 +3692,92 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/mcp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The Model Context Protocol (Streamable HTTP, stateless): the API as tools, acting as your agent */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        jsonrpc: "2.0";
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description The JSON-RPC response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            jsonrpc: "2.0";
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Missing or invalid credentials (unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Credential of the wrong kind or role (forbidden) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body too large (payload_too_large) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body is not JSON (unsupported_media_type) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -3792,6 +3884,22 @@ export type components = {
                 taken: number;
                 timedOut: number;
             };
+            /** @description Pushes to the agent's endpoint: its health */
+            deliveries: {
+                delivered: number;
+                /** @description Queued or failed, to be tried again */
+                pending: number;
+                dead: number;
+                /** Format: date-time */
+                lastDeliveredAt: string | null;
+                /** @description The endpoint's latest failed attempt */
+                lastFailure: {
+                    /** Format: date-time */
+                    at: string;
+                    status: number | null;
+                    error: string | null;
+                } | null;
+            };
         };
         Message: {
             /** @example msg_01jd6s5v1xe8rb8xgsnq8mq2gx */
@@ -3855,10 +3963,10 @@ export type components = {
         };
         SessionSummary: components["schemas"]["Session"] & {
             /**
-             * @description The other agent of the session
+             * @description The other agent than the one listed for (null in an organization-wide listing)
              * @example agt_01jd6s5v1xe8rb8xgsnq8mq2gx
              */
-            peerId: string;
+            peerId: string | null;
         };
         Session: {
             /** @example ses_01jd6s5v1xe8rb8xgsnq8mq2gx */

@@ -22,6 +22,7 @@ import {
   jsonBody,
   noBody,
   problemResponses,
+  timestamp,
 } from '../schemas';
 import type { App } from '../types';
 
@@ -170,6 +171,18 @@ export const stats = createRoute({
           partners: z.number().int().openapi({ description: 'Distinct agents it exchanged messages with' }),
           meetings: z.object({ hosted: z.number().int(), attended: z.number().int() }),
           turns: z.object({ taken: z.number().int(), timedOut: z.number().int() }),
+          deliveries: z
+            .object({
+              delivered: z.number().int(),
+              pending: z.number().int().openapi({ description: 'Queued or failed, to be tried again' }),
+              dead: z.number().int(),
+              lastDeliveredAt: timestamp.nullable(),
+              lastFailure: z
+                .object({ at: timestamp, status: z.number().int().nullable(), error: z.string().nullable() })
+                .nullable()
+                .openapi({ description: "The endpoint's latest failed attempt" }),
+            })
+            .openapi({ description: "Pushes to the agent's endpoint: its health" }),
         })
         .openapi('AgentStats'),
       'The figures',

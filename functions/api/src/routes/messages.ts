@@ -111,6 +111,9 @@ const filters = z.object({
     .enum(['true', 'false'])
     .transform((flag) => flag === 'true')
     .optional(),
+  status: Message.shape.status
+    .optional()
+    .openapi({ description: "The delivery's status (dead: the dead letters)" }),
 });
 
 export const list = createRoute({

@@ -22,7 +22,9 @@ import type { App } from '../types';
 const tags = ['Conversations'];
 
 const SessionSummary = Session.extend({
-  peerId: AgentId.openapi({ description: 'The other agent of the session' }),
+  peerId: AgentId.nullable().openapi({
+    description: 'The other agent than the one listed for (null in an organization-wide listing)',
+  }),
 }).openapi('SessionSummary');
 
 export const list = createRoute({
@@ -30,12 +32,14 @@ export const list = createRoute({
   path: '/v1/sessions',
   tags,
   security: bearerAuth,
-  summary: 'Your sessions, newest first (agent token)',
+  summary:
+    "Your sessions, newest first (agent token), or the organization's (its key; agentId for one agent's)",
   request: {
     query: z
       .object({
         status: z.enum(['active', 'waiting', 'ended']).optional(),
         with: AgentRef.optional().openapi({ description: 'The peer' }),
+        agentId: AgentRef.optional().openapi({ description: "Organization key: this agent's sessions" }),
         cursor: z.string().optional().openapi({ description: 'nextCursor of the previous page' }),
         limit: z.coerce.number().int().min(1).max(200).default(50),
       })

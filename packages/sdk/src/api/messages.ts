@@ -17,6 +17,8 @@ export type MessageFilters = {
   /** Messages whose metadata contains this object. */
   metadata?: Metadata;
   acknowledged?: boolean;
+  /** The delivery's status; `dead` lists the dead letters. */
+  status?: Message['status'];
 };
 
 export type MessagePage = { messages: Message[]; nextCursor: string | null };

@@ -11,6 +11,8 @@ export interface WaitScope {
   pair?: [string, string];
   /** Sessions this agent is in, on either side (a read of its sessions). */
   involving?: string;
+  /** Sessions of this organization (its key's read of them). */
+  organizationId?: string;
 }
 
 /** Waits expired by one sweep statement at most; the sweeper comes back for more. */
@@ -25,16 +27,23 @@ export const EXPIRE_BATCH = 100;
  * one wait of `requestId` whatever its deadline. Usable as a statement of a batch.
  */
 export function expireWaitsStatement(scope: WaitScope = {}): SQL {
-  const scoped = scope.sessionId || scope.waiterId || scope.pair || scope.requestId || scope.involving;
+  const scoped =
+    scope.sessionId ||
+    scope.waiterId ||
+    scope.pair ||
+    scope.requestId ||
+    scope.involving ||
+    scope.organizationId;
   const within: SQL[] = [
     ...(scope.sessionId ? [sql`id = ${scope.sessionId}`] : []),
     ...(scope.waiterId ? [sql`waiter_id = ${scope.waiterId}`] : []),
     ...(scope.pair ? [sql`(agent_a = ${scope.pair[0]} AND agent_b = ${scope.pair[1]})`] : []),
     ...(scope.involving ? [sql`(agent_a = ${scope.involving} OR agent_b = ${scope.involving})`] : []),
+    ...(scope.organizationId ? [sql`organization_id = ${scope.organizationId}`] : []),
   ];
   const due = scope.requestId ? sql`pending_request_id = ${scope.requestId}` : sql`wait_deadline <= now()`;
   // An agent waits in one session at most, but many may wait on it.
-  const limit = scoped && !scope.involving ? 2 : EXPIRE_BATCH;
+  const limit = scoped && !scope.involving && !scope.organizationId ? 2 : EXPIRE_BATCH;
   // A request waits for the row lock of a concurrent reply and then re-checks the row, so a reply
   // that commits first wins and the wait is not expired under it. The sweeper skips rows a request
   // holds (it comes back next pass) instead of queueing behind it in an arbitrary lock order.

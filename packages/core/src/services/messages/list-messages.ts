@@ -22,6 +22,8 @@ export interface MessageFilters {
   /** Matched by containment: every key given has that value. */
   metadata?: Record<string, unknown> | undefined;
   acknowledged?: boolean | undefined;
+  /** The delivery's status: a message to an agent without an endpoint is queued until acknowledged, then delivered. */
+  status?: DeliveryStatus | undefined;
 }
 
 /**
@@ -51,6 +53,15 @@ async function queryOf(ctx: Ctx, filters: MessageFilters): Promise<{ checked: SQ
   if (filters.since) conditions.push(sql`created_at >= ${filters.since}::timestamptz`);
   if (filters.until) conditions.push(sql`created_at < ${filters.until}::timestamptz`);
   if (filters.metadata) conditions.push(sql`metadata @> ${JSON.stringify(filters.metadata)}::jsonb`);
+  if (filters.status) {
+    const pushed = sql`EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = messages.id AND d.status = ${filters.status})`;
+    const held = sql`NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = messages.id)`;
+    if (filters.status === 'queued')
+      conditions.push(sql`(${pushed} OR (${held} AND acknowledged_at IS NULL))`);
+    else if (filters.status === 'delivered')
+      conditions.push(sql`(${pushed} OR (${held} AND acknowledged_at IS NOT NULL))`);
+    else conditions.push(pushed);
+  }
   if (filters.acknowledged !== undefined) {
     conditions.push(filters.acknowledged ? sql`acknowledged_at IS NOT NULL` : sql`acknowledged_at IS NULL`);
   }

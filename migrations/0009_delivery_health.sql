@@ -1,0 +1,1 @@
+CREATE INDEX "deliveries_agent_idx" ON "deliveries" USING btree ("agent_id","status");
