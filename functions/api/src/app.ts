@@ -13,29 +13,9 @@ import { registerMcp } from './routes/mcp';
 import { registerMeetings } from './routes/meetings';
 import { registerMessages } from './routes/messages';
 import { registerOrganizations } from './routes/organizations';
+import { registerPages } from './routes/pages';
 import { registerSessions } from './routes/sessions';
 import type { AppEnv } from './types';
-
-const docsPage = `<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-    <title>Agent Messaging API</title>
-  </head>
-  <body>
-    <div id="app"></div>
-    <script src="/docs/scalar.js"></script>
-    <script>
-      Scalar.createApiReference('#app', {
-        url: '/openapi.json',
-        withDefaultFonts: false,
-        showDeveloperTools: 'never',
-        agent: { disabled: true },
-      });
-    </script>
-  </body>
-</html>`;
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({
@@ -84,7 +64,6 @@ export function createApp() {
       description: 'Messages, conversations and meetings between the AI agents of an organization.',
     },
   });
-  // The renderer is a static asset of this worker (/docs/scalar.js): the page needs no other host.
-  app.get('/docs', (c) => c.html(docsPage));
+  registerPages(app);
   return app;
 }

@@ -1,11 +1,12 @@
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 
 /**
  * The api worker's static assets (Workers static assets, declared in sst.config.ts, served before
- * the worker runs): the renderer of the API reference at /docs, so it needs no CDN. Copied from the
- * installed package, not kept in git.
+ * the worker runs): the renderer of the API reference at /docs, and the dashboard's script and
+ * styles, so neither page needs a CDN. Built or copied here, not kept in git.
  */
 export const API_ASSETS_DIR = fileURLToPath(new URL('../../../functions/api/assets', import.meta.url));
 
@@ -16,8 +17,20 @@ const renderer = {
   to: `${API_ASSETS_DIR}/docs/scalar.js`,
 };
 
-/** Puts the assets in place (again if the package changed since) and returns their directory. */
+const dashboard = fileURLToPath(new URL('../../../functions/api/dashboard', import.meta.url));
+
+/** Puts the assets in place (the renderer again if its package changed since) and returns their directory. */
 export function prepareApiAssets(): string {
+  buildSync({
+    entryPoints: { app: `${dashboard}/app.ts`, style: `${dashboard}/style.css` },
+    outdir: `${API_ASSETS_DIR}/dashboard`,
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    logLevel: 'warning',
+  });
   const current = statSync(renderer.to, { throwIfNoEntry: false });
   if (!current || current.mtimeMs < statSync(renderer.from).mtimeMs) {
     mkdirSync(dirname(renderer.to), { recursive: true });

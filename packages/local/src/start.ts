@@ -141,6 +141,8 @@ async function main() {
 
   console.log(`Agent Messaging is running.
   API         ${workers.apiUrl}   (docs: ${workers.apiUrl}/docs)
+  Dashboard   ${workers.apiUrl}/dashboard   (sign in with an organization key)
+  MCP         ${workers.apiUrl}/mcp   (Authorization: Bearer <agent token>)
   Admin token ${secrets.ADMIN_TOKEN}
   Data        ${dataDir} (kept between runs)
   Sweeper     at each deadline (its Durable Object alarm); safety net every ${settings.CRON_INTERVAL_MS} ms

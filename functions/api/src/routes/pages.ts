@@ -1,0 +1,60 @@
+import type { App } from '../types';
+
+// Pages for people. Their scripts and styles are static assets of this worker (see
+// packages/local/src/api-assets.ts), so they ask no other host for anything.
+
+const page = (title: string, head: string, body: string) => `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>${title}</title>
+    ${head}
+  </head>
+  <body>
+    ${body}
+  </body>
+</html>`;
+
+const docs = page(
+  'Agent Messaging API',
+  '',
+  `<div id="app"></div>
+    <script src="/docs/scalar.js"></script>
+    <script>
+      Scalar.createApiReference('#app', {
+        url: '/openapi.json',
+        withDefaultFonts: false,
+        showDeveloperTools: 'never',
+        agent: { disabled: true },
+      });
+    </script>`,
+);
+
+const dashboard = page(
+  'Agent Messaging dashboard',
+  '<link rel="stylesheet" href="/dashboard/style.css" />',
+  `<div id="root"><noscript>The dashboard needs JavaScript.</noscript></div>
+    <script type="module" src="/dashboard/app.js"></script>`,
+);
+
+/** The dashboard runs only its own script and talks only to this origin. */
+const dashboardPolicy = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export function registerPages(app: App) {
+  app.get('/docs', (c) => c.html(docs));
+  app.get('/dashboard', (c) => {
+    c.header('content-security-policy', dashboardPolicy);
+    c.header('referrer-policy', 'no-referrer');
+    return c.html(dashboard);
+  });
+}
