@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -49,6 +50,45 @@ describe('platform routes', () => {
     const response = await fetch(`${stack.apiUrl}/docs`);
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('/openapi.json');
+  });
+
+  it('a request refused before its body was read leaves the connection open for the next one', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const { hostname, port } = new URL(stack.apiUrl);
+    const post = (size: number) =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const body = JSON.stringify({ to: 'x', content: 'y'.repeat(size) });
+        const request = http.request(
+          {
+            host: hostname,
+            port,
+            path: '/v1/messages',
+            method: 'POST',
+            agent,
+            headers: { authorization: 'Bearer nope', 'content-type': 'application/json' },
+          },
+          (response) => {
+            response.resume();
+            response.on('end', () =>
+              resolve({ status: response.statusCode ?? 0, reused: request.reusedSocket }),
+            );
+          },
+        );
+        request.on('error', reject);
+        request.end(body);
+      });
+    // Each is refused (401) before its body is parsed; the next one goes on the same connection.
+    const answers = [];
+    for (const size of [10, 100_000, 10]) {
+      answers.push(await post(size));
+      await new Promise((resolve) => setTimeout(resolve, 50)); // time for a close to arrive, if any
+    }
+    agent.destroy();
+    expect(answers).toEqual([
+      { status: 401, reused: false },
+      { status: 401, reused: true },
+      { status: 401, reused: true },
+    ]);
   });
 
   it('an unknown route is a problem+json 404', async () => {

@@ -4,6 +4,7 @@ import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate } from './middleware/authenticate';
 import { database } from './middleware/database';
+import { drainUnreadBody } from './middleware/drain-body';
 import { problemResponse } from './problem';
 import { registerAgents } from './routes/agents';
 import { registerConversations } from './routes/conversations';
@@ -29,6 +30,7 @@ export function createApp() {
     },
   });
 
+  app.use(drainUnreadBody());
   app.onError((error) => problemResponse(error));
   app.notFound(() => problemResponse(fail.noRoute()));
 
