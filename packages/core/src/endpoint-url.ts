@@ -3,6 +3,8 @@ import { AppError } from './errors';
 
 const blockedHostnames = [/^localhost$/i, /\.localhost$/i, /\.local$/i, /\.internal$/i, /^metadata$/i];
 
+const globalUnicast = ipaddr.parseCIDR('2000::/3');
+
 function refuse(detail: string): AppError {
   return new AppError(400, 'endpoint_not_allowed', detail);
 }
@@ -24,13 +26,19 @@ export function checkEndpointUrl(raw: string, allowPrivate: boolean): string {
   if (url.username || url.password) throw refuse('endpointUrl must not carry credentials.');
   if (allowPrivate) return url.toString();
 
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  // The URL parser has already turned every IPv4 spelling (decimal, octal, hex, short) into
+  // dotted decimal; a trailing dot names the same host.
+  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
   if (ipaddr.isValid(host)) {
     let address = ipaddr.parse(host);
     if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
       address = (address as ipaddr.IPv6).toIPv4Address();
     }
     if (address.range() !== 'unicast') throw refuse(`endpointUrl points at a ${address.range()} address.`);
+    // Public IPv6 is global unicast (2000::/3) only; the rest (IPv4-compatible ::a.b.c.d, say) is not.
+    if (address.kind() === 'ipv6' && !address.match(globalUnicast)) {
+      throw refuse('endpointUrl points at a non-global IPv6 address.');
+    }
   } else if (blockedHostnames.some((pattern) => pattern.test(host)) || !host.includes('.')) {
     throw refuse('endpointUrl must be a public host name.');
   }
