@@ -77,10 +77,7 @@ describe('checkEndpointUrl', () => {
     'https://agents.example.com@127.0.0.1/x',
     'https://agents.example.com:x@evil.example/x',
     'not a url',
-  ])(
-    'always refuses %s',
-    (url) => {
-      expect(refused(url, true)).toBe('endpoint_not_allowed');
-    },
-  );
+  ])('always refuses %s', (url) => {
+    expect(refused(url, true)).toBe('endpoint_not_allowed');
+  });
 });

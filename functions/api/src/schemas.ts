@@ -1,3 +1,4 @@
+import { problemCodes } from '@agent-messaging/core';
 import { z } from '@hono/zod-openapi';
 
 // Wire schemas shared by the routes. Request bodies are strict: unknown fields are refused.
@@ -11,7 +12,7 @@ export const Problem = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    code: z.string().openapi({ example: 'validation_failed' }),
+    code: z.enum(problemCodes).openapi({ description: 'Stable: what went wrong', example: 'validation_failed' }),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   .openapi('Problem');

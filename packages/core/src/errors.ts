@@ -43,6 +43,9 @@ const titles = {
 
 export type ProblemCode = keyof typeof titles;
 
+/** Every problem code the API answers with (documented in the OpenAPI document's Problem). */
+export const problemCodes = Object.keys(titles) as [ProblemCode, ...ProblemCode[]];
+
 export interface Problem {
   type: string;
   title: string;
