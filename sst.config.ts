@@ -56,14 +56,33 @@ export default $config({
       ],
     });
 
+    // Requests per credential (packages/core/src/rate-limits.ts): Workers rate limiting bindings,
+    // counted at each Cloudflare location, no database work.
+    const rateLimit = (name: string, namespaceId: string, limit: number) =>
+      new sst.Linkable(name, {
+        properties: { limit, period: 60 },
+        include: [
+          sst.cloudflare.binding({
+            type: 'rateLimitBindings',
+            properties: { namespaceId, simple: { limit, period: 60 } },
+          }),
+        ],
+      });
+    const rateLimits = [
+      rateLimit('AgentRateLimit', '1001', 1200),
+      rateLimit('OrganizationRateLimit', '1002', 600),
+    ];
+    // What the headers say they allow.
+    const rateSettings = { AGENT_RATE_LIMIT: '1200', ORGANIZATION_RATE_LIMIT: '600' };
+
     const api = new sst.cloudflare.Worker('Api', {
       handler: 'functions/api/src/index.ts',
       url: true,
       // The API reference's renderer, served by Cloudflare before the worker runs (no CDN);
       // `npm run deploy` puts it there (packages/local/src/api-assets.ts).
       assets: { directory: 'functions/api/assets' },
-      link: [dispatcher, tickerOfSweeper, ...secrets],
-      environment,
+      link: [dispatcher, tickerOfSweeper, ...rateLimits, ...secrets],
+      environment: { ...environment, ...rateSettings },
       compatibility,
     });
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RATE_LIMITS } from '@agent-messaging/core';
 import { COMPATIBILITY, SWEEPER_CRON } from '@agent-messaging/local';
 import { API_ASSETS_DIR, prepareApiAssets } from '@agent-messaging/local/src/api-assets';
 import { parseDeployArgs } from '@agent-messaging/local/src/deploy';
@@ -68,7 +69,24 @@ describe('sst.config.ts', () => {
     const root = fileURLToPath(new URL('../../', import.meta.url));
     expect(resolve(root, api?.args.assets.directory)).toBe(API_ASSETS_DIR);
     expect(existsSync(`${prepareApiAssets()}/docs/scalar.js`)).toBe(true);
-    expect(linkNames(api?.args.link)).toEqual(['Dispatcher', 'Ticker', ...secrets]);
+    expect(linkNames(api?.args.link)).toEqual([
+      'Dispatcher',
+      'Ticker',
+      'AgentRateLimit',
+      'OrganizationRateLimit',
+      ...secrets,
+    ]);
+    // The rate limiting bindings count what packages/core/src/rate-limits.ts says, as miniflare does.
+    for (const { binding, setting, limit, period } of Object.values(RATE_LIMITS)) {
+      expect(byName[binding]).toMatchObject({
+        kind: 'Linkable',
+        args: {
+          include: [{ binding: { type: 'rateLimitBindings', properties: { simple: { limit, period } } } }],
+        },
+      });
+      // The setting the RateLimit headers report is the binding's limit.
+      expect(api?.args.environment[setting]).toBe(String(limit));
+    }
 
     expect(sweeper?.kind).toBe('Cron');
     expect(sweeper?.args.schedules).toEqual([SWEEPER_CRON]);

@@ -26,7 +26,12 @@ export interface CallResult<T = any> {
  */
 export async function startTestStack(
   vars: Record<string, string> = {},
-  options: { ticker?: boolean | 'sweeper-only'; ownEdge?: boolean } = {},
+  options: {
+    ticker?: boolean | 'sweeper-only';
+    ownEdge?: boolean;
+    /** Requests per credential per minute; by default far above what any test makes. */
+    rateLimits?: { agent?: number; organization?: number };
+  } = {},
 ) {
   const shared = inject('stack');
   const { postgresUrl, scripts, encryptionKey } = shared;
@@ -56,6 +61,7 @@ export async function startTestStack(
       ...vars,
     },
     ...(options.ticker && { ticker: options.ticker }),
+    rateLimits: { agent: 1_000_000, organization: 1_000_000, ...options.rateLimits },
   };
   let workers = await startWorkers(workerOptions);
   const sql = new pg.Pool({ connectionString: databaseUrl, max: 2 });

@@ -154,9 +154,19 @@ describe('/dashboard', () => {
 
   it('fits a narrow screen', async () => {
     const { page } = await signedIn(375);
-    for (const section of ['Agents', 'Messages', 'Dead letters', 'Sessions', 'Meetings']) {
-      await page.getByRole('link', { name: section, exact: true }).click();
-      await page.locator('main :is(table, p.empty)').first().waitFor();
+    const captions = {
+      Agents: 'Agents',
+      Messages: 'Latest messages',
+      'Dead letters': 'Dead letters',
+      Sessions: 'Sessions',
+      Meetings: 'Meetings',
+    };
+    for (const [section, caption] of Object.entries(captions)) {
+      const link = page.getByRole('link', { name: section, exact: true });
+      await link.click();
+      await expect.poll(() => link.getAttribute('aria-current')).toBe('page');
+      await expect.poll(() => page.locator('main p.loading').count()).toBe(0);
+      await page.getByRole('table', { name: caption }).or(page.locator('main p.empty')).first().waitFor();
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, section).toBeLessThanOrEqual(0);
     }

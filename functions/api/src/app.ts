@@ -5,6 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { authenticate } from './middleware/authenticate';
 import { database } from './middleware/database';
 import { drainUnreadBody } from './middleware/drain-body';
+import { rateLimit } from './middleware/rate-limit';
 import { problemResponse } from './problem';
 import { registerAgents } from './routes/agents';
 import { registerConversations } from './routes/conversations';
@@ -39,8 +40,8 @@ export function createApp() {
       maxSize: c.var.config.MAX_BODY_BYTES,
       onError: () => problemResponse(fail.payloadTooLarge()),
     })(c, next);
-  app.use('/v1/*', database(), limitBody, authenticate());
-  app.use('/mcp', database(), limitBody, authenticate());
+  app.use('/v1/*', database(), limitBody, authenticate(), rateLimit());
+  app.use('/mcp', database(), limitBody, authenticate(), rateLimit());
   app.use('/healthz', database());
 
   registerHealth(app);

@@ -12,7 +12,9 @@ export const Problem = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    code: z.enum(problemCodes).openapi({ description: 'Stable: what went wrong', example: 'validation_failed' }),
+    code: z
+      .enum(problemCodes)
+      .openapi({ description: 'Stable: what went wrong', example: 'validation_failed' }),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   .openapi('Problem');
@@ -31,11 +33,14 @@ export const problems = {
   409: problemFor('Conflict with the current state'),
   413: problemFor('Body too large (payload_too_large)'),
   415: problemFor('Body is not JSON (unsupported_media_type)'),
+  429: problemFor('Too many requests from this credential (rate_limited); see Retry-After'),
   504: problemFor('No reply in time (timeout)'),
 } as const;
 
+/** The problem responses a route can give; any route that takes a credential may also be rate limited. */
 export function problemResponses<S extends keyof typeof problems>(...statuses: S[]) {
-  return Object.fromEntries(statuses.map((s) => [s, problems[s]])) as Pick<typeof problems, S>;
+  const all: (keyof typeof problems)[] = statuses.includes(401 as S) ? [...statuses, 429] : statuses;
+  return Object.fromEntries(all.map((s) => [s, problems[s]])) as Pick<typeof problems, S | 429>;
 }
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fromBase64 } from './crypto';
+import { RATE_LIMITS } from './rate-limits';
 
 const flag = z
   .enum(['true', 'false', '1', '0'])
@@ -40,6 +41,9 @@ export const configSchema = z.object({
   /** Deliveries per dispatcher call, and how many of them run at once (Workers allow 6 connections). */
   DISPATCH_BATCH: z.coerce.number().int().min(1).max(100).default(25),
   DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(6).default(6),
+  /** What the rate limiting bindings allow per minute (for the RateLimit headers; the bindings count). */
+  AGENT_RATE_LIMIT: z.coerce.number().int().min(1).default(RATE_LIMITS.agent.limit),
+  ORGANIZATION_RATE_LIMIT: z.coerce.number().int().min(1).default(RATE_LIMITS.organization.limit),
 });
 
 export type Config = z.infer<typeof configSchema>;

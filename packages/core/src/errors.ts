@@ -36,6 +36,7 @@ const titles = {
   meeting_ended: 'Meeting has ended',
   not_your_turn: 'It is not your turn',
   turn_expired: 'Your turn has expired',
+  rate_limited: 'Too many requests',
   misconfigured: 'Service is misconfigured',
   service_unavailable: 'Service is unavailable',
   internal_error: 'Internal error',

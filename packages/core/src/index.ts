@@ -10,6 +10,7 @@ export * from './errors';
 export * from './idempotency';
 export * from './ids';
 export * from './poll';
+export * from './rate-limits';
 export * as schema from './schema';
 export * from './services/agents/agent-stats';
 export * from './services/agents/create-agent';

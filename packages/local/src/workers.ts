@@ -1,3 +1,4 @@
+import { RATE_LIMITS } from '@agent-messaging/core';
 import { Miniflare } from 'miniflare';
 import { prepareApiAssets } from './api-assets';
 import type { WorkerName } from './build';
@@ -31,7 +32,19 @@ export async function startWorkers(options: {
    * to the api, which arms it. `'sweeper-only'` leaves the api without it, as if every arm were lost.
    */
   ticker?: boolean | 'sweeper-only';
+  /** Requests per credential per window, instead of RATE_LIMITS' (tests that make many). */
+  rateLimits?: Partial<Record<keyof typeof RATE_LIMITS, number>>;
 }): Promise<LocalWorkers> {
+  // The same rate limiting bindings as in the cloud (sst.config.ts), counted by miniflare, and
+  // the settings that say their limits.
+  const limits = (Object.keys(RATE_LIMITS) as (keyof typeof RATE_LIMITS)[]).map((kind) => ({
+    ...RATE_LIMITS[kind],
+    limit: options.rateLimits?.[kind] ?? RATE_LIMITS[kind].limit,
+  }));
+  const ratelimits = Object.fromEntries(
+    limits.map(({ binding, limit, period }) => [binding, { simple: { limit, period } }]),
+  );
+  const rateSettings = Object.fromEntries(limits.map(({ setting, limit }) => [setting, String(limit)]));
   const common = {
     modules: true,
     compatibilityDate: COMPATIBILITY.date,
@@ -49,6 +62,8 @@ export async function startWorkers(options: {
         scriptPath: options.scripts.api,
         // As in the cloud: its static assets answer first, the worker everything else.
         assets: { directory: prepareApiAssets(), routerConfig: { has_user_worker: true } },
+        ratelimits,
+        bindings: { ...options.vars, ...rateSettings },
         serviceBindings: { DISPATCHER: 'dispatcher' },
         ...(options.ticker === true && {
           durableObjects: {

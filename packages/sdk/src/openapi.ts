@@ -144,6 +144,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -189,6 +198,15 @@ export type paths = {
                 };
                 /** @description Credential of the wrong kind or role (forbidden) */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -245,6 +263,15 @@ export type paths = {
                 };
                 /** @description Credential of the wrong kind or role (forbidden) */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -328,6 +355,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         put?: never;
@@ -384,6 +420,15 @@ export type paths = {
                 };
                 /** @description Not found, or not visible to this credential */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -457,6 +502,15 @@ export type paths = {
                 };
                 /** @description Credential of the wrong kind or role (forbidden) */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -564,6 +618,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -638,6 +701,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         put?: never;
@@ -694,6 +766,15 @@ export type paths = {
                 };
                 /** @description Not found, or not visible to this credential */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -809,6 +890,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         trace?: never;
@@ -898,6 +988,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -964,6 +1063,15 @@ export type paths = {
                 };
                 /** @description Not found, or not visible to this credential */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1062,6 +1170,15 @@ export type paths = {
                 };
                 /** @description Not found, or not visible to this credential */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1182,6 +1299,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -1266,6 +1392,15 @@ export type paths = {
                 };
                 /** @description Not found, or not visible to this credential */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1361,6 +1496,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         put?: never;
@@ -1423,6 +1567,15 @@ export type paths = {
                 };
                 /** @description Not found, or not visible to this credential */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1514,6 +1667,15 @@ export type paths = {
                 };
                 /** @description Conflict with the current state */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1650,6 +1812,15 @@ export type paths = {
                 };
                 /** @description Body is not JSON (unsupported_media_type) */
                 415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1797,6 +1968,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -1870,6 +2050,15 @@ export type paths = {
                 };
                 /** @description Not found, or not visible to this credential */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1961,6 +2150,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         put?: never;
@@ -2031,6 +2229,15 @@ export type paths = {
                 };
                 /** @description Not found, or not visible to this credential */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2113,6 +2320,15 @@ export type paths = {
                 };
                 /** @description Not found, or not visible to this credential */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2252,6 +2468,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -2342,6 +2567,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -2404,6 +2638,15 @@ export type paths = {
                 };
                 /** @description Credential of the wrong kind or role (forbidden) */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2511,6 +2754,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -2586,6 +2838,15 @@ export type paths = {
                 };
                 /** @description Not found, or not visible to this credential */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2695,6 +2956,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -2762,6 +3032,15 @@ export type paths = {
                 };
                 /** @description Not found, or not visible to this credential */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2880,6 +3159,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -2980,6 +3268,15 @@ export type paths = {
                 };
                 /** @description Body is not JSON (unsupported_media_type) */
                 415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3096,6 +3393,15 @@ export type paths = {
                 };
                 /** @description Body is not JSON (unsupported_media_type) */
                 415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3229,6 +3535,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -3329,6 +3644,15 @@ export type paths = {
                 };
                 /** @description Body is not JSON (unsupported_media_type) */
                 415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3443,6 +3767,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -3510,6 +3843,15 @@ export type paths = {
                 };
                 /** @description Not found, or not visible to this credential */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3596,6 +3938,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         put?: never;
@@ -3675,6 +4026,15 @@ export type paths = {
                 };
                 /** @description Not found, or not visible to this credential */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3770,6 +4130,15 @@ export type paths = {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many requests from this credential (rate_limited); see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -3792,7 +4161,7 @@ export type components = {
              * @example validation_failed
              * @enum {string}
              */
-            code: "validation_failed" | "invalid_json" | "payload_too_large" | "unsupported_media_type" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "organization_not_found" | "agent_not_found" | "message_not_found" | "session_not_found" | "meeting_not_found" | "idempotency_conflict" | "external_id_taken" | "agent_inactive" | "endpoint_not_allowed" | "not_dead" | "agent_busy" | "session_busy" | "session_ended" | "no_pending_request" | "already_replied" | "timeout" | "not_host" | "host_cannot_leave" | "meeting_not_active" | "meeting_not_ready" | "meeting_already_started" | "not_attending" | "meeting_ended" | "not_your_turn" | "turn_expired" | "misconfigured" | "service_unavailable" | "internal_error";
+            code: "validation_failed" | "invalid_json" | "payload_too_large" | "unsupported_media_type" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "organization_not_found" | "agent_not_found" | "message_not_found" | "session_not_found" | "meeting_not_found" | "idempotency_conflict" | "external_id_taken" | "agent_inactive" | "endpoint_not_allowed" | "not_dead" | "agent_busy" | "session_busy" | "session_ended" | "no_pending_request" | "already_replied" | "timeout" | "not_host" | "host_cannot_leave" | "meeting_not_active" | "meeting_not_ready" | "meeting_already_started" | "not_attending" | "meeting_ended" | "not_your_turn" | "turn_expired" | "rate_limited" | "misconfigured" | "service_unavailable" | "internal_error";
             errors?: {
                 path: string;
                 message: string;
