@@ -1,8 +1,10 @@
 import { fail } from '@agent-messaging/core';
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { secureHeaders } from 'hono/secure-headers';
 import { authenticate } from './middleware/authenticate';
+import { corsIfConfigured } from './middleware/cors';
 import { database } from './middleware/database';
 import { drainUnreadBody } from './middleware/drain-body';
 import { rateLimit } from './middleware/rate-limit';
@@ -31,7 +33,7 @@ export function createApp() {
     },
   });
 
-  app.use(drainUnreadBody());
+  app.use(drainUnreadBody(), secureHeaders());
   app.onError((error) => problemResponse(error));
   app.notFound(() => problemResponse(fail.noRoute()));
 
@@ -40,8 +42,8 @@ export function createApp() {
       maxSize: c.var.config.MAX_BODY_BYTES,
       onError: () => problemResponse(fail.payloadTooLarge()),
     })(c, next);
-  app.use('/v1/*', database(), limitBody, authenticate(), rateLimit());
-  app.use('/mcp', database(), limitBody, authenticate(), rateLimit());
+  app.use('/v1/*', corsIfConfigured(), database(), limitBody, authenticate(), rateLimit());
+  app.use('/mcp', corsIfConfigured(), database(), limitBody, authenticate(), rateLimit());
   app.use('/healthz', database());
 
   registerHealth(app);
@@ -58,6 +60,19 @@ export function createApp() {
     type: 'http',
     scheme: 'bearer',
     description: 'Admin token, organization key (am_org_...) or agent token (am_agt_...)',
+  });
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/openapi.json',
+    tags: ['Health'],
+    security: [],
+    summary: 'This document (OpenAPI 3.1)',
+    responses: {
+      200: {
+        description: 'The document',
+        content: { 'application/json': { schema: z.object({}).passthrough() } },
+      },
+    },
   });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -32,6 +32,7 @@ export const problems = {
   404: problemFor('Not found, or not visible to this credential'),
   409: problemFor('Conflict with the current state'),
   413: problemFor('Body too large (payload_too_large)'),
+  405: problemFor('Method not allowed (method_not_allowed); see Allow'),
   415: problemFor('Body is not JSON (unsupported_media_type)'),
   429: problemFor('Too many requests from this credential (rate_limited); see Retry-After'),
   504: problemFor('No reply in time (timeout)'),

@@ -41,6 +41,21 @@ export const configSchema = z.object({
   /** Deliveries per dispatcher call, and how many of them run at once (Workers allow 6 connections). */
   DISPATCH_BATCH: z.coerce.number().int().min(1).max(100).default(25),
   DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(6).default(6),
+  /** Browser origins allowed to call the API cross-origin, comma-separated; none by default (CORS off). */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.url({ protocol: /^https?$/ }).refine((url) => new URL(url).origin === url, 'must be an origin'),
+      ),
+    ),
   /** What the rate limiting bindings allow per minute (for the RateLimit headers; the bindings count). */
   AGENT_RATE_LIMIT: z.coerce.number().int().min(1).default(RATE_LIMITS.agent.limit),
   ORGANIZATION_RATE_LIMIT: z.coerce.number().int().min(1).default(RATE_LIMITS.organization.limit),

@@ -38,6 +38,16 @@ export function registerMcp(app: App) {
       await server.close();
     }
   });
+  for (const method of ['get', 'delete'] as const) {
+    app.openAPIRegistry.registerPath({
+      method,
+      path: '/mcp',
+      tags: ['MCP'],
+      security: bearerAuth,
+      summary: 'Not offered: the server is stateless (no server-initiated stream, no session to end)',
+      responses: { 405: problemResponses(405)[405], ...problemResponses(401) },
+    });
+  }
   // No server-initiated stream and no session to delete: this server answers POSTs only.
   app.on(['GET', 'DELETE'], '/mcp', () => {
     const response = problemResponse(new AppError(405, 'method_not_allowed', 'Use POST /mcp.'));

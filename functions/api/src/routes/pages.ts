@@ -1,3 +1,4 @@
+import { z } from '@hono/zod-openapi';
 import type { App } from '../types';
 
 // Pages for people. Their scripts and styles are static assets of this worker (see
@@ -50,7 +51,24 @@ const dashboardPolicy = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+const html = (description: string) => ({
+  200: { description, content: { 'text/html': { schema: z.string() } } },
+});
+
 export function registerPages(app: App) {
+  for (const [path, summary] of [
+    ['/docs', 'This reference, rendered (no other host needed)'],
+    ['/dashboard', 'The dashboard for the organization key holder'],
+  ] as const) {
+    app.openAPIRegistry.registerPath({
+      method: 'get',
+      path,
+      tags: ['Pages'],
+      security: [],
+      summary,
+      responses: html('The page'),
+    });
+  }
   app.get('/docs', (c) => c.html(docs));
   app.get('/dashboard', (c) => {
     c.header('content-security-policy', dashboardPolicy);
