@@ -44,6 +44,7 @@ export async function startTestStack(
   await admin.end();
   const databaseUrl = postgresUrl.replace(/\/postgres$/, `/${name}`);
 
+  const output: string[] = [];
   const workerOptions = {
     scripts,
     vars: {
@@ -62,6 +63,7 @@ export async function startTestStack(
     },
     ...(options.ticker && { ticker: options.ticker }),
     rateLimits: { agent: 1_000_000, organization: 1_000_000, ...options.rateLimits },
+    onOutput: (text: string) => output.push(text),
   };
   let workers = await startWorkers(workerOptions);
   const sql = new pg.Pool({ connectionString: databaseUrl, max: 2 });
@@ -96,6 +98,8 @@ export async function startTestStack(
       return edge.stats();
     },
     tickerAlarm: () => workers.tickerAlarm(),
+    /** Everything the workers printed so far (their console.log and console.error). */
+    output: () => output.join(''),
     /** Kills the workers (what they were doing dies with them) and starts them again on the same database. */
     restart: async () => {
       await workers.stop();

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { RATE_LIMITS } from '@agent-messaging/core';
 import { Miniflare } from 'miniflare';
 import { prepareApiAssets } from './api-assets';
@@ -32,6 +33,8 @@ export async function startWorkers(options: {
    * to the api, which arms it. `'sweeper-only'` leaves the api without it, as if every arm were lost.
    */
   ticker?: boolean | 'sweeper-only';
+  /** Also hands what the workers print (their console) to this, as it comes. */
+  onOutput?: (text: string) => void;
   /** Requests per credential per window, instead of RATE_LIMITS' (tests that make many). */
   rateLimits?: Partial<Record<keyof typeof RATE_LIMITS, number>>;
 }): Promise<LocalWorkers> {
@@ -55,6 +58,17 @@ export async function startWorkers(options: {
     host: '127.0.0.1',
     port: options.port ?? 0,
     cf: false,
+    handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
+      for (const [stream, into] of [
+        [stdout, process.stdout],
+        [stderr, process.stderr],
+      ] as const) {
+        stream.on('data', (chunk: Buffer) => {
+          into.write(chunk);
+          options.onOutput?.(chunk.toString());
+        });
+      }
+    },
     workers: [
       {
         ...common,
