@@ -8,6 +8,7 @@ import { corsIfConfigured } from './middleware/cors';
 import { database } from './middleware/database';
 import { drainUnreadBody } from './middleware/drain-body';
 import { rateLimit } from './middleware/rate-limit';
+import { operationIds } from './operation-ids';
 import { problemResponse } from './problem';
 import { registerAgents } from './routes/agents';
 import { registerConversations } from './routes/conversations';
@@ -74,14 +75,22 @@ export function createApp() {
       },
     },
   });
-  app.doc31('/openapi.json', {
+  app.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',
     info: {
       title: 'Agent Messaging API',
       version: '1.0.0',
       description: 'Messages, conversations and meetings between the AI agents of an organization.',
+      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },
-  });
+    // This deployment, wherever it runs.
+    servers: [{ url: new URL(c.req.url).origin, description: 'This deployment' }],
+  }));
   registerPages(app);
+  for (const definition of app.openAPIRegistry.definitions) {
+    if (definition.type !== 'route') continue;
+    const { route } = definition;
+    route.operationId ??= operationIds[`${route.method.toUpperCase()} ${route.path}`];
+  }
   return app;
 }

@@ -8,6 +8,7 @@ export const route = createRoute({
   method: 'get',
   path: '/healthz',
   tags: ['Health'],
+  security: [],
   summary: 'Liveness and database reachability',
   responses: {
     200: json(z.object({ status: z.literal('ok'), database: z.literal('ok') }), 'Healthy'),
