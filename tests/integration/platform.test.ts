@@ -170,20 +170,21 @@ describe('a database in trouble', () => {
     }
   });
 
-  it('unreachable: 500 internal_error that reveals nothing', async () => {
+  it('unreachable: 503 service_unavailable with Retry-After, revealing nothing', async () => {
     const gone = await startTestStack({
       DATABASE_URL: 'postgres://postgres:secret-password@127.0.0.1:1/nowhere',
     });
     try {
       const write = await gone.call('POST', '/v1/organizations', { token: ADMIN_TOKEN, body: { name: 'x' } });
-      expect(write.status).toBe(500);
+      expect(write.status).toBe(503);
       expect(write.headers.get('content-type')).toContain('application/problem+json');
+      expect(write.headers.get('retry-after')).toBe('1');
       expect(write.body).toEqual({
-        type: 'urn:agent-messaging:problem:internal_error',
-        title: 'Internal error',
-        status: 500,
-        detail: 'Something went wrong on our side.',
-        code: 'internal_error',
+        type: 'urn:agent-messaging:problem:service_unavailable',
+        title: 'Service is unavailable',
+        status: 503,
+        detail: 'The database cannot be reached; retry shortly.',
+        code: 'service_unavailable',
       });
     } finally {
       await gone.stop();

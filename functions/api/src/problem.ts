@@ -2,6 +2,7 @@ import {
   AppError,
   ConfigError,
   databaseError,
+  databaseUnreachable,
   describeForLog,
   type Problem,
   problemFromUnknown,
@@ -31,6 +32,14 @@ export function problemResponse(error: unknown): Response {
   if (isDatabaseOverloaded(error)) {
     console.error('database overloaded:', describeForLog(error));
     problem = new AppError(503, 'service_unavailable', 'The database is busy; retry shortly.').toProblem();
+    headers['retry-after'] = '1';
+  } else if (databaseUnreachable(error)) {
+    console.error('database unreachable:', describeForLog(error));
+    problem = new AppError(
+      503,
+      'service_unavailable',
+      'The database cannot be reached; retry shortly.',
+    ).toProblem();
     headers['retry-after'] = '1';
   } else if (error instanceof HTTPException && httpExceptionCodes[error.status]) {
     problem = (httpExceptionCodes[error.status] as AppError).toProblem();

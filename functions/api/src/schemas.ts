@@ -35,13 +35,17 @@ export const problems = {
   405: problemFor('Method not allowed (method_not_allowed); see Allow'),
   415: problemFor('Body is not JSON (unsupported_media_type)'),
   429: problemFor('Too many requests from this credential (rate_limited); see Retry-After'),
+  503: problemFor('The database is busy or cannot be reached (service_unavailable); see Retry-After'),
   504: problemFor('No reply in time (timeout)'),
 } as const;
 
-/** The problem responses a route can give; any route that takes a credential may also be rate limited. */
+/**
+ * The problem responses a route can give; any route that takes a credential may also be rate
+ * limited, and finds the database busy or out of reach.
+ */
 export function problemResponses<S extends keyof typeof problems>(...statuses: S[]) {
-  const all: (keyof typeof problems)[] = statuses.includes(401 as S) ? [...statuses, 429] : statuses;
-  return Object.fromEntries(all.map((s) => [s, problems[s]])) as Pick<typeof problems, S | 429>;
+  const all: (keyof typeof problems)[] = statuses.includes(401 as S) ? [...statuses, 429, 503] : statuses;
+  return Object.fromEntries(all.map((s) => [s, problems[s]])) as Pick<typeof problems, S | 429 | 503>;
 }
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({

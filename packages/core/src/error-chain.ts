@@ -26,3 +26,23 @@ export function describeForLog(error: unknown): string {
   const outer = chain.length > 1 ? ` (in ${chain[0]?.name})` : '';
   return `${innermost.name ?? 'Error'}${code}: ${innermost.message ?? ''}${outer}\n${innermost.stack?.split('\n').slice(1, 6).join('\n') ?? ''}`;
 }
+
+/**
+ * The database could not be reached: a connection refused, reset or cut, or Neon's HTTP endpoint
+ * answering 5xx without a PostgreSQL error (its compute starting or restarting, say). Retrying
+ * later may well succeed.
+ */
+export function databaseUnreachable(error: unknown): boolean {
+  if (databaseError(error)) return false;
+  return [...causes(error)].some((e) => {
+    const { code, message, name } = e as { code?: unknown; message?: unknown; name?: unknown };
+    return (
+      (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND)$/.test(code)) ||
+      (typeof message === 'string' &&
+        /ECONNREFUSED|ECONNRESET|Connection terminated|Server error \(HTTP status 5\d\d\)|fetch failed|WebSocket/i.test(
+          message,
+        )) ||
+      (name === 'NeonDbError' && typeof message === 'string' && /HTTP status 5\d\d/.test(message))
+    );
+  });
+}

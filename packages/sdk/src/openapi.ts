@@ -1286,6 +1286,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     whoami: {
@@ -1326,6 +1335,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1375,6 +1393,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1451,6 +1478,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     deactivateOrganization: {
@@ -1520,6 +1556,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listAgents: {
@@ -1579,6 +1624,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1693,6 +1747,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getAgent: {
@@ -1762,6 +1825,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     deactivateAgent: {
@@ -1824,6 +1896,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1945,6 +2026,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     rotateAgent: {
@@ -2031,6 +2121,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getAgentStats: {
@@ -2092,6 +2191,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2183,6 +2291,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2310,6 +2427,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     countMessages: {
@@ -2396,6 +2522,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     searchMessages: {
@@ -2474,6 +2609,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getMessage: {
@@ -2529,6 +2673,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2611,6 +2764,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2737,6 +2899,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2877,6 +3048,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getConversationHistory: {
@@ -2945,6 +3125,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3029,6 +3218,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getSession: {
@@ -3092,6 +3290,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3167,6 +3374,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3297,6 +3513,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     endSession: {
@@ -3380,6 +3605,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     readInbox: {
@@ -3437,6 +3671,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3532,6 +3775,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listMeetings: {
@@ -3602,6 +3854,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3718,6 +3979,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getMeetingStats: {
@@ -3780,6 +4050,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3889,6 +4168,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     attendMeeting: {
@@ -3982,6 +4270,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4091,6 +4388,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4217,6 +4523,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     leaveMeeting: {
@@ -4310,6 +4625,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4417,6 +4741,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getMeeting: {
@@ -4479,6 +4812,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4551,6 +4893,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4634,6 +4985,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     mcpStream: {
@@ -4665,6 +5025,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4751,6 +5120,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     mcpEndSession: {
@@ -4782,6 +5160,15 @@ export interface operations {
             };
             /** @description Too many requests from this credential (rate_limited); see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
