@@ -210,15 +210,15 @@ describe('SDK against the real service', () => {
     await host.client.meetings.start(meeting.id);
     const guestTurn = await guest.client.meetings.waitForTurn(meeting.id);
     expect(guestTurn.meeting.currentSpeakerId).toBe(guest.id);
-    expect(guestTurn.messages).toEqual([]); // already its turn: nothing waited for
+    expect(guestTurn.messages).toEqual([]); // nothing said since the start
     await guest.client.meetings.speak(meeting.id, 'over to you', { metadata: { mood: 'brief' } });
     const hostTurn = await hostWaits;
     expect([hostTurn.meeting.currentSpeakerId, hostTurn.meeting.turnNumber]).toEqual([host.id, 2]);
-    // What was said while the host waited.
+    // What was said since the host last had the floor (here: since the start).
     expect(hostTurn.messages.map((m) => [m.content, m.metadata])).toEqual([
       ['over to you', { mood: 'brief' }],
     ]);
-    // Waiting again from here, the guest hears only what comes after.
+    // The guest hears what was said since it last spoke, however the wait and the speech race.
     const guestWaits1 = guest.client.meetings.waitForTurn(meeting.id);
     await host.client.meetings.speak(meeting.id, 'back');
     expect((await guestWaits1).messages.map((m) => m.content)).toEqual(['back']);

@@ -3,6 +3,7 @@ import { readyMeeting } from '../helpers/meetings';
 import {
   createAgent,
   createOrganization,
+  eventually,
   startTestStack,
   type TestAgent,
   type TestStack,
@@ -86,7 +87,7 @@ describe('API4: every request is bounded', () => {
   let alice: TestAgent;
   let bob: TestAgent;
   beforeAll(async () => {
-    stack = await startTestStack({ MAX_BODY_BYTES: '32768' });
+    stack = await startTestStack({ MAX_BODY_BYTES: '32768', MAX_STREAMS: '3' });
     orgKey = (await createOrganization(stack, 'Bounded')).apiKey;
     alice = await createAgent(stack, orgKey, { name: 'alice' });
     bob = await createAgent(stack, orgKey, { name: 'bob' });
@@ -144,5 +145,42 @@ describe('API4: every request is bounded', () => {
       alice.id,
     ]);
     expect(rows[0].n).toBe(0);
+  });
+
+  it('an agent holds at most MAX_STREAMS event streams at once; closing one frees its place', {
+    timeout: 40_000,
+  }, async () => {
+    const meetingId = await readyMeeting(stack, alice, [bob]);
+    const open = async (agent: TestAgent, meeting = meetingId) => {
+      const controller = new AbortController();
+      const response = await fetch(`${stack.apiUrl}/v1/meetings/${meeting}/events`, {
+        headers: { authorization: `Bearer ${agent.token}`, accept: 'text/event-stream' },
+        signal: controller.signal,
+      });
+      return { response, close: () => controller.abort() };
+    };
+    const streams = [];
+    for (let i = 0; i < 3; i++) streams.push(await open(alice));
+    expect(streams.map((s) => s.response.status)).toEqual([200, 200, 200]);
+    const fourth = await open(alice);
+    expect(fourth.response.status).toBe(429);
+    expect(((await fourth.response.json()) as { code: string }).code).toBe('too_many_streams');
+    // bob's streams are his own.
+    const bobs = await open(bob);
+    expect(bobs.response.status).toBe(200);
+    bobs.close();
+    // The meeting ends: its streams close and give their leases back; another stream may open.
+    expect((await stack.call('POST', `/v1/meetings/${meetingId}/end`, { token: alice.token })).status).toBe(
+      200,
+    );
+    await Promise.all(streams.map((stream) => stream.response.text()));
+    const other = await readyMeeting(stack, alice, [bob]);
+    const again = await eventually(async () => {
+      const attempt = await open(alice, other);
+      if (attempt.response.status === 200) return attempt;
+      await attempt.response.body?.cancel();
+      return undefined;
+    });
+    again.close();
   });
 });

@@ -37,6 +37,7 @@ const titles = {
   not_your_turn: 'It is not your turn',
   turn_expired: 'Your turn has expired',
   rate_limited: 'Too many requests',
+  too_many_streams: 'Too many event streams open',
   misconfigured: 'Service is misconfigured',
   service_unavailable: 'Service is unavailable',
   internal_error: 'Internal error',

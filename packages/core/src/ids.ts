@@ -9,6 +9,7 @@ const prefixes = {
   session: 'ses',
   meeting: 'mtg',
   delivery: 'dlv',
+  streamLease: 'stl',
 } as const;
 
 export type IdKind = keyof typeof prefixes;

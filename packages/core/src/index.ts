@@ -58,6 +58,7 @@ export * from './services/messages/send-message';
 export * from './services/organizations/create-organization';
 export * from './services/organizations/deactivate-organization';
 export * from './services/organizations/get-organization';
+export * from './services/streams/stream-leases';
 export * from './services/sweeper/sweep-pass';
 export * from './ticker';
 export * from './views';

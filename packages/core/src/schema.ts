@@ -358,3 +358,18 @@ export const idempotencyKeys = pgTable(
     index('idempotency_keys_created_idx').on(t.createdAt),
   ],
 );
+
+/**
+ * Event streams held open, per holder (an agent, or an organization key): a stream takes a lease
+ * when it opens and gives it back when it closes; a lease of a stream that died without closing
+ * runs out by itself at `expiresAt` (just past the longest a stream lives).
+ */
+export const streamLeases = pgTable(
+  'stream_leases',
+  {
+    id: text('id').primaryKey(),
+    holder: text('holder').notNull(),
+    expiresAt: at('expires_at').notNull(),
+  },
+  (t) => [index('stream_leases_holder_idx').on(t.holder, t.expiresAt)],
+);

@@ -701,7 +701,7 @@ export type components = {
              * @example validation_failed
              * @enum {string}
              */
-            code: "validation_failed" | "invalid_json" | "payload_too_large" | "unsupported_media_type" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "organization_not_found" | "agent_not_found" | "message_not_found" | "session_not_found" | "meeting_not_found" | "idempotency_conflict" | "external_id_taken" | "agent_inactive" | "endpoint_not_allowed" | "not_dead" | "agent_busy" | "session_busy" | "session_ended" | "no_pending_request" | "already_replied" | "timeout" | "not_host" | "host_cannot_leave" | "meeting_not_active" | "meeting_not_ready" | "meeting_already_started" | "not_attending" | "meeting_ended" | "not_your_turn" | "turn_expired" | "rate_limited" | "misconfigured" | "service_unavailable" | "internal_error";
+            code: "validation_failed" | "invalid_json" | "payload_too_large" | "unsupported_media_type" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "organization_not_found" | "agent_not_found" | "message_not_found" | "session_not_found" | "meeting_not_found" | "idempotency_conflict" | "external_id_taken" | "agent_inactive" | "endpoint_not_allowed" | "not_dead" | "agent_busy" | "session_busy" | "session_ended" | "no_pending_request" | "already_replied" | "timeout" | "not_host" | "host_cannot_leave" | "meeting_not_active" | "meeting_not_ready" | "meeting_already_started" | "not_attending" | "meeting_ended" | "not_your_turn" | "turn_expired" | "rate_limited" | "too_many_streams" | "misconfigured" | "service_unavailable" | "internal_error";
             errors?: {
                 path: string;
                 message: string;

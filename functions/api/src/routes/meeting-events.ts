@@ -1,4 +1,10 @@
-import { loadConfig, meetingEventsAfter, openDb } from '@agent-messaging/core';
+import {
+  loadConfig,
+  meetingEventsAfter,
+  openDb,
+  releaseStreamLease,
+  takeStreamLease,
+} from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
@@ -65,10 +71,19 @@ export async function streamOrPollEvents(c: EventsContext) {
   // Check access before the stream opens, so a refusal is a plain problem response.
   pushSoon(c, await meetingEventsAfter(ctxOf(c), id, { after, limit: 1, waitMs: 0 }));
   const config = loadConfig(c.env);
+  // A bounded number of streams per credential, each bounded in time (its lease outlives it a little).
+  const lease = await takeStreamLease(
+    c.var.db,
+    c.var.principal,
+    config.MAX_STREAMS,
+    STREAM_LIFETIME_MS + 60_000,
+  );
   return streamSSE(c, async (stream) => {
     // The request's pool closes when the handler returns; the stream needs its own.
     const { db, close } = openDb(config);
     const ctx = { ...ctxOf(c), db };
+    // A client that goes away frees its place at once, not when the current poll ends.
+    stream.onAbort(() => c.executionCtx.waitUntil(releaseStreamLease(db, lease).catch(() => {})));
     const closesAt = Date.now() + STREAM_LIFETIME_MS;
     const pushes: Promise<void>[] = [];
     try {
@@ -88,6 +103,7 @@ export async function streamOrPollEvents(c: EventsContext) {
       }
     } finally {
       await Promise.allSettled(pushes);
+      await releaseStreamLease(db, lease).catch(() => {}); // else it runs out by itself
       await close();
     }
   });

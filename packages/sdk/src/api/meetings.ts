@@ -111,39 +111,43 @@ export const meetingsApi = (request: Request) => {
     stats: async (id: string) =>
       (await request<{ stats: MeetingStats }>('GET', path`/v1/meetings/${id}/stats`)).stats,
     /**
-     * Resolves once it is this agent's turn (at once if it already is) with the meeting and the
-     * messages posted since it began waiting, following the events (no polling of the status).
+     * Resolves once it is this agent's turn (at once if it already is) with the meeting and what
+     * was said since this agent last had the floor (its last speech, or its last turn that timed
+     * out; since the start if it never had one), following the events (no polling of the status).
      * MeetingNotActiveError if the meeting ends first, TimeoutError after `timeoutMs`; `signal`
      * cancels (rejecting with its reason).
      */
     waitForTurn: async (id: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}) => {
       const agentId = await myId();
-      const meeting = await api.status(id);
       const ended = () =>
         new MeetingNotActiveError('The meeting ended before your turn.', {
           status: 409,
           code: 'meeting_ended',
         });
+      const turn = async (meeting: Meeting) => {
+        const messages = await api.history(id);
+        const last = messages.findLastIndex(
+          (m) =>
+            (m.kind === 'user' && m.from === agentId) ||
+            (m.kind === 'timeout' && m.metadata.onBehalfOf === agentId),
+        );
+        return { meeting, messages: messages.slice(last + 1) };
+      };
+      const meeting = await api.status(id);
       if (meeting.status === 'ended') throw ended();
-      if (meeting.status === 'active' && meeting.currentSpeakerId === agentId)
-        return { meeting, messages: [] };
+      if (meeting.status === 'active' && meeting.currentSpeakerId === agentId) return turn(meeting);
       const timeout = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
       const signals = [options.signal, timeout].filter((signal) => signal !== undefined);
       const signal = signals.length ? AbortSignal.any(signals) : undefined;
-      // What the events say of turns up to the one read above is history: a message posted in an
-      // earlier turn came before the wait, one posted in it or later came during the wait.
-      let lastBefore: string | undefined;
+      // Turns up to the one read above are history; a later turn of ours, or the end, decides.
       for await (const event of api.events(id, { signal })) {
-        if (event.type === 'message_posted' && event.data.turnNumber < meeting.turnNumber)
-          lastBefore = event.data.messageId;
         if (event.type === 'meeting_ended') throw ended();
         if (
           event.type === 'turn_started' &&
           event.data.speakerId === agentId &&
           event.data.turnNumber > meeting.turnNumber
         ) {
-          const [now, messages] = await Promise.all([api.status(id), api.history(id, { after: lastBefore })]);
-          return { meeting: now, messages };
+          return turn(await api.status(id));
         }
       }
       if (timeout?.aborted) {
