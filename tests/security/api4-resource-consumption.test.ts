@@ -87,7 +87,7 @@ describe('API4: every request is bounded', () => {
   let alice: TestAgent;
   let bob: TestAgent;
   beforeAll(async () => {
-    stack = await startTestStack({ MAX_BODY_BYTES: '32768', MAX_STREAMS: '3' });
+    stack = await startTestStack({ MAX_BODY_BYTES: '32768', MAX_STREAMS: '3', STREAM_LIFETIME_MS: '2000' });
     orgKey = (await createOrganization(stack, 'Bounded')).apiKey;
     alice = await createAgent(stack, orgKey, { name: 'alice' });
     bob = await createAgent(stack, orgKey, { name: 'bob' });
@@ -182,5 +182,23 @@ describe('API4: every request is bounded', () => {
       return undefined;
     });
     again.close();
+  });
+
+  it('an event stream lives STREAM_LIFETIME_MS, then closes; the client resumes with Last-Event-ID', async () => {
+    const meetingId = await readyMeeting(stack, alice, [bob]);
+    const started = Date.now();
+    const response = await fetch(`${stack.apiUrl}/v1/meetings/${meetingId}/events`, {
+      headers: { authorization: `Bearer ${alice.token}`, accept: 'text/event-stream' },
+    });
+    const text = await response.text(); // ends when the server closes the stream
+    const lived = Date.now() - started;
+    expect(lived).toBeGreaterThanOrEqual(1_900);
+    expect(lived).toBeLessThan(10_000);
+    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(ids.length).toBeGreaterThan(0);
+    const resumed = await fetch(`${stack.apiUrl}/v1/meetings/${meetingId}/events?waitMs=0`, {
+      headers: { authorization: `Bearer ${alice.token}`, 'last-event-id': String(ids.at(-1)) },
+    });
+    expect(resumed.status).toBe(200);
   });
 });

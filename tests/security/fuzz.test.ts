@@ -195,6 +195,10 @@ describe('fuzzing every route', () => {
         SELECT m.id FROM messages m
         LEFT JOIN agents sa ON sa.id = m.sender_id LEFT JOIN agents ra ON ra.id = m.recipient_id
         WHERE sa.organization_id <> m.organization_id OR ra.organization_id <> m.organization_id`,
+      'a delivery without its subject': `
+        SELECT d.id FROM deliveries d
+        WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = d.message_id)
+          AND NOT EXISTS (SELECT 1 FROM meetings g WHERE g.id = d.meeting_id)`,
       'a delivery to someone other than its message recipient': `
         SELECT d.id FROM deliveries d JOIN messages m ON m.id = d.message_id
         WHERE d.type IN ('message', 'sync_request') AND (d.agent_id <> m.recipient_id OR d.organization_id <> m.organization_id)`,

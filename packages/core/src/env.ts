@@ -41,6 +41,13 @@ export const configSchema = z.object({
   /** Deliveries per dispatcher call, and how many of them run at once (Workers allow 6 connections). */
   DISPATCH_BATCH: z.coerce.number().int().min(1).max(100).default(25),
   DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(6).default(6),
+  /** How long one event stream (SSE) lives before the client reconnects with Last-Event-ID. */
+  STREAM_LIFETIME_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .max(30 * 60_000)
+    .default(5 * 60_000),
   /** Event streams (SSE) one agent, or one organization key, may hold open at once. */
   MAX_STREAMS: z.coerce.number().int().min(1).max(100).default(5),
   /** Browser origins allowed to call the API cross-origin, comma-separated; none by default (CORS off). */

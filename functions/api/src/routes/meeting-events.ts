@@ -12,8 +12,6 @@ import { ctxOf, pushSoon, withPush } from '../context';
 import { MeetingEvent, meetingIdParam, problemResponses } from '../schemas';
 import type { AppEnv } from '../types';
 
-/** How long one SSE connection lives before the client reconnects with Last-Event-ID. */
-const STREAM_LIFETIME_MS = 5 * 60_000;
 /** Each poll inside the stream waits this long for new events (and keeps the connection alive). */
 const STREAM_POLL_MS = 15_000;
 
@@ -76,7 +74,7 @@ export async function streamOrPollEvents(c: EventsContext) {
     c.var.db,
     c.var.principal,
     config.MAX_STREAMS,
-    STREAM_LIFETIME_MS + 60_000,
+    config.STREAM_LIFETIME_MS + 60_000,
   );
   return streamSSE(c, async (stream) => {
     // The request's pool closes when the handler returns; the stream needs its own.
@@ -84,14 +82,14 @@ export async function streamOrPollEvents(c: EventsContext) {
     const ctx = { ...ctxOf(c), db };
     // A client that goes away frees its place at once, not when the current poll ends.
     stream.onAbort(() => c.executionCtx.waitUntil(releaseStreamLease(db, lease).catch(() => {})));
-    const closesAt = Date.now() + STREAM_LIFETIME_MS;
+    const closesAt = Date.now() + config.STREAM_LIFETIME_MS;
     const pushes: Promise<void>[] = [];
     try {
       while (!stream.aborted && Date.now() < closesAt) {
         const { events, ended, ...outbox } = await meetingEventsAfter(ctx, id, {
           after,
           limit: query.limit,
-          waitMs: STREAM_POLL_MS,
+          waitMs: Math.min(STREAM_POLL_MS, Math.max(0, closesAt - Date.now())),
         });
         pushes.push(pushSoon(c, outbox, db));
         if (events.length === 0 && !ended) await stream.write(': keep-alive\n\n');
