@@ -1,5 +1,5 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -56,7 +56,11 @@ async function chaoticEndpoint(options: { gone?: boolean; timeoutMs: number }) {
   let secret = '';
   let chaotic = true;
   let rejected = 0;
-  const server = createServer(async (request: IncomingMessage, response) => {
+  const server = createServer((request, response) => {
+    // A sender that gives up (its timeout, the workers killed) cuts the request: nothing to answer.
+    handle(request, response).catch(() => response.destroy());
+  });
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
@@ -91,7 +95,7 @@ async function chaoticEndpoint(options: { gone?: boolean; timeoutMs: number }) {
     }
     record(raw, headers['webhook-id'] as string);
     response.writeHead(200, { 'content-type': 'application/json' }).end(answer(raw));
-  });
+  };
   const record = (raw: string, webhookId: string) => {
     const body = JSON.parse(raw) as { message?: { id: string } };
     if (!body.message) return;
