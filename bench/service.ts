@@ -73,6 +73,9 @@ export async function startBenchWorkers(
       ...vars,
     },
     ticker: true,
+    // The bench measures the data path; a few agents send thousands of messages a minute, which
+    // production's per-credential rate limits would refuse (tests/security covers the limits).
+    rateLimits: { agent: 1_000_000, organization: 1_000_000 },
   });
   return { workers, databaseUrl };
 }
