@@ -1,4 +1,4 @@
-import { problemCodes } from '@agent-messaging/core';
+import { problemCodes, schema } from '@agent-messaging/core';
 import { z } from '@hono/zod-openapi';
 
 // Wire schemas shared by the routes. Request bodies are strict: unknown fields are refused.
@@ -212,14 +212,7 @@ export const Session = z
   .openapi('Session');
 
 const MeetingEndReason = z
-  .enum([
-    'host',
-    'max_turns',
-    'max_duration',
-    'no_participants',
-    'host_deactivated',
-    'organization_deactivated',
-  ])
+  .enum(schema.meetingEndReasons)
   .openapi('MeetingEndReason', { description: 'Why a meeting ended' });
 
 export const Meeting = z

@@ -55,6 +55,17 @@ export const meetingEventTypes = [
   'meeting_ended',
 ] as const;
 
+/** Why a meeting ended (its `endReason`, and `meeting_ended`'s `reason`). */
+export const meetingEndReasons = [
+  'host',
+  'max_turns',
+  'max_duration',
+  'no_participants',
+  'host_deactivated',
+  'organization_deactivated',
+] as const;
+export type MeetingEndReason = (typeof meetingEndReasons)[number];
+
 export const organizations = pgTable(
   'organizations',
   {
@@ -180,15 +191,8 @@ export const meetings = pgTable(
     createdAt: createdAt(),
     startedAt: at('started_at'),
     endedAt: at('ended_at'),
-    /** Why it ended: host, max_turns, max_duration, no_participants, host_deactivated, organization_deactivated. */
-    endReason: text('end_reason').$type<
-      | 'host'
-      | 'max_turns'
-      | 'max_duration'
-      | 'no_participants'
-      | 'host_deactivated'
-      | 'organization_deactivated'
-    >(),
+    /** Why it ended (one of meetingEndReasons); set exactly when it has. */
+    endReason: text('end_reason').$type<MeetingEndReason>(),
   },
   (t) => [
     check('meetings_turn_duration_positive', sql`${t.turnDurationMs} > 0`),

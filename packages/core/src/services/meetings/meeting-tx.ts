@@ -8,6 +8,7 @@ import { jsonValue } from '../../json';
 import {
   agents,
   deliveries,
+  type MeetingEndReason,
   meetingEvents,
   type meetingEventTypes,
   meetingParticipants,
@@ -85,15 +86,6 @@ export async function readMeetingState(
     agentsById: new Map(members.map((m) => [m.agent.id, m.agent])),
   };
 }
-
-/** Why a meeting ended (`meeting_ended`'s `reason`, the meeting's `endReason`). */
-export type MeetingEndReason =
-  | 'host'
-  | 'max_turns'
-  | 'max_duration'
-  | 'no_participants'
-  | 'host_deactivated'
-  | 'organization_deactivated';
 
 /** A write of the meeting's, not yet run (a drizzle query: runs when awaited, or in a batch). */
 type Write = PromiseLike<unknown> & BatchItem<'pg'>;
