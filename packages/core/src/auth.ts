@@ -92,6 +92,13 @@ export async function identify(
   return { ...identity, keyHash: hash, verified: true };
 }
 
+/** What a credential's budgets (requests, streams) are counted under: its agent, or its organization key. */
+export function credentialKey(principal: Exclude<Principal, { kind: 'admin' }>): string {
+  return principal.kind === 'agent'
+    ? `agent:${principal.agentId}`
+    : `organization:${principal.organizationId}`;
+}
+
 /** SQL that is true when the caller's key is live and raises `unauthorized` otherwise (migration 0003). */
 export function authorizedSql(principal: Exclude<Principal, { kind: 'admin' }>) {
   return sql`am_authorized(${principal.keyHash})`;

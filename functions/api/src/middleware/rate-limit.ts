@@ -1,4 +1,4 @@
-import { AppError, RATE_LIMITS, type RateLimiter } from '@agent-messaging/core';
+import { AppError, credentialKey, RATE_LIMITS, type RateLimiter } from '@agent-messaging/core';
 import { createMiddleware } from 'hono/factory';
 import { problemResponse } from '../problem';
 import type { AppEnv } from '../types';
@@ -16,8 +16,7 @@ export const rateLimit = () =>
     const { binding, setting, period } = RATE_LIMITS[principal.kind];
     const limit = c.var.config[setting];
     const limiter = c.env[binding] as RateLimiter | undefined;
-    const key =
-      principal.kind === 'agent' ? `agent:${principal.agentId}` : `organization:${principal.organizationId}`;
+    const key = credentialKey(principal);
     const policy = `"${principal.kind}";q=${limit};w=${period}`;
     if (limiter && !(await limiter.limit({ key })).success) {
       const response = problemResponse(

@@ -1,17 +1,9 @@
 import { sql } from 'drizzle-orm';
-import type { Principal } from '../../auth';
+import { credentialKey, type Principal } from '../../auth';
 import type { Db } from '../../db';
 import { lockStatement } from '../../db';
 import { AppError } from '../../errors';
 import { newId } from '../../ids';
-
-/** Whose streams count together: an agent's, or an organization key's. */
-const holderOf = (principal: Principal) =>
-  principal.kind === 'agent'
-    ? `agent:${principal.agentId}`
-    : principal.kind === 'organization'
-      ? `organization:${principal.organizationId}`
-      : 'admin';
 
 /**
  * Takes a lease for an event stream, unless the caller already holds `max` live ones (429
@@ -25,7 +17,7 @@ export async function takeStreamLease(
   max: number,
   lifetimeMs: number,
 ): Promise<string> {
-  const holder = holderOf(principal);
+  const holder = principal.kind === 'admin' ? 'admin' : credentialKey(principal);
   const id = newId('streamLease');
   const [, , taken] = await db.batch([
     db.execute(lockStatement([`streams:${holder}`])),
