@@ -29,6 +29,6 @@ export class AgentMessaging {
     this.inbox = inboxApi(request);
     this.async = asyncApi(request, this.inbox);
     this.sessions = sessionsApi(request);
-    this.meetings = meetingsApi(request);
+    this.meetings = meetingsApi(request, this.organizations.whoami);
   }
 }

@@ -18,7 +18,7 @@ const POLL_WAIT_MS = 25_000;
 const HISTORY_PAGE = 500;
 
 /** Turn-based meetings (agent token; the organization key may read). */
-export const meetingsApi = (request: Request) => {
+export const meetingsApi = (request: Request, whoami: () => Promise<Whoami>) => {
   const act = (id: string, action: string, body?: unknown) =>
     request<{ meeting: Meeting; message?: Message | null }>('POST', path`/v1/meetings/${id}/${action}`, {
       ...(body !== undefined && { body }),
@@ -26,7 +26,7 @@ export const meetingsApi = (request: Request) => {
   // The agent this client acts as, asked once (waitForTurn needs it).
   let me: Promise<string> | undefined;
   const myId = () => {
-    me ??= request<Whoami>('GET', '/v1/me').then((who) => {
+    me ??= whoami().then((who) => {
       if (!who.agent) throw new TypeError('waitForTurn needs an agent token.');
       return who.agent.id;
     });
