@@ -16,6 +16,7 @@ import {
 import { AgentMessaging } from '@agent-messaging/sdk';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
+import { readBody } from './endpoint';
 
 // The chaos run: messages of every kind from concurrent senders to endpoints that fail at random,
 // while the workers are killed and restarted twice and PostgreSQL once (SIGKILL, then started on
@@ -61,9 +62,7 @@ async function chaoticEndpoint(options: { gone?: boolean; timeoutMs: number }) {
     handle(request, response).catch(() => response.destroy());
   });
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const raw = await readBody(request);
     const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
     try {
       new Webhook(secret).verify(raw, headers);

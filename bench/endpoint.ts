@@ -31,7 +31,8 @@ export interface Endpoint {
   close: () => Promise<void>;
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
+/** A request's body as text. */
+export async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
