@@ -1,10 +1,4 @@
-import {
-  loadConfig,
-  meetingEventsAfter,
-  openDb,
-  releaseStreamLease,
-  takeStreamLease,
-} from '@agent-messaging/core';
+import { meetingEventsAfter, openDb, releaseStreamLease, takeStreamLease } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
@@ -68,7 +62,7 @@ export async function streamOrPollEvents(c: EventsContext) {
   let after = Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : query.after;
   // Check access before the stream opens, so a refusal is a plain problem response.
   pushSoon(c, await meetingEventsAfter(ctxOf(c), id, { after, limit: 1, waitMs: 0 }));
-  const config = loadConfig(c.env);
+  const { config } = c.var;
   // A bounded number of streams per credential, each bounded in time (its lease outlives it a little).
   const lease = await takeStreamLease(
     c.var.db,
