@@ -37,4 +37,16 @@ describe('/docs', () => {
     // It asked no other host for anything (fonts, scripts, telemetry).
     expect(blocked).toEqual([]);
   });
+
+  it('serves its assets through the worker, and a path that is no asset is a problem', async () => {
+    const script = await fetch(`${stack.apiUrl}/docs/scalar.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toMatch(/javascript/);
+    expect(script.headers.get('x-content-type-options')).toBe('nosniff');
+    expect((await script.text()).length).toBeGreaterThan(1000);
+    const missing = await fetch(`${stack.apiUrl}/dashboard/missing.js`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toBe('application/problem+json');
+    expect((await missing.json()).code).toBe('not_found');
+  });
 });

@@ -2,6 +2,8 @@ import type { Config, Db, Principal, ServiceBinding, TickerNamespace, Wake } fro
 import type { OpenAPIHono } from '@hono/zod-openapi';
 
 export interface Bindings {
+  /** The worker's static assets (functions/api/assets): in the cloud the platform's binding. */
+  ASSETS?: { fetch(request: Request): Promise<Response> };
   DISPATCHER?: ServiceBinding;
   Dispatcher?: ServiceBinding;
   SweepTicker?: TickerNamespace;

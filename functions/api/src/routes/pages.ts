@@ -75,4 +75,14 @@ export function registerPages(app: App) {
     c.header('referrer-policy', 'no-referrer');
     return c.html(dashboard);
   });
+  // In the cloud the platform serves an existing asset before the worker runs; locally (and for a
+  // path that is no asset) the request comes here and the same files answer through the binding.
+  // Registered after the pages, since `/docs/*` also matches `/docs`.
+  app.on('GET', ['/docs/*', '/dashboard/*'], async (c) => {
+    if (!c.env.ASSETS) return c.notFound();
+    const asset = await c.env.ASSETS.fetch(c.req.raw);
+    if (asset.status === 404) return c.notFound();
+    // A fetched response's headers are immutable; the secure headers are added to a copy.
+    return new Response(asset.body, asset);
+  });
 }
