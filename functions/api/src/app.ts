@@ -40,7 +40,7 @@ export function createApp() {
 
   const limitBody: MiddlewareHandler<AppEnv> = (c, next) =>
     bodyLimit({
-      maxSize: c.var.config.MAX_BODY_BYTES,
+      maxSize: c.get('config').MAX_BODY_BYTES,
       onError: () => problemResponse(fail.payloadTooLarge()),
     })(c, next);
   app.use('/v1/*', corsIfConfigured(), database(), limitBody, authenticate(), rateLimit());

@@ -13,9 +13,9 @@ import type { AppEnv } from './types';
 
 /** The domain context of this request, for a service call. */
 export const ctxOf = (c: Context<AppEnv>): Ctx => ({
-  db: c.var.db,
-  config: c.var.config,
-  principal: c.var.principal,
+  db: c.get('db'),
+  config: c.get('config'),
+  principal: c.get('principal'),
 });
 
 /**
@@ -36,8 +36,9 @@ export interface Outbox {
  * claims' lease first, in case this invocation dies, and for every retry the pushes leave. Returns
  * the work, for a caller that wants to know when the push is done.
  */
-export function pushSoon(c: Context<AppEnv>, outbox: Outbox, db: Db = c.var.db): Promise<void> {
-  const { config, wake } = c.var;
+export function pushSoon(c: Context<AppEnv>, outbox: Outbox, db: Db = c.get('db')): Promise<void> {
+  const config = c.get('config');
+  const wake = c.get('wake');
   wake(outbox.wakeAt ?? null);
   const ids = outbox.deliveryIds;
   if (!outbox.claimed?.length && ids.length === 0) return Promise.resolve();
@@ -50,7 +51,7 @@ export function pushSoon(c: Context<AppEnv>, outbox: Outbox, db: Db = c.var.db):
     work.push(dispatch(db, config, { ids, limit: ids.length }, wake));
   }
   const done = Promise.all(work).then(() => undefined);
-  c.var.background(done);
+  c.get('background')(done);
   return done;
 }
 

@@ -14,11 +14,11 @@ export const checksKeyInStatement = createMiddleware<AppEnv>((_c, next) => next(
 /** Every /v1 route needs a bearer token; the route's service decides which kinds may act. */
 export const authenticate = () =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const principal = await identify(c.var.db, c.var.config, c.req.header('authorization'));
+    const principal = await identify(c.get('db'), c.get('config'), c.req.header('authorization'));
     const checkedLater =
       principal.kind === 'agent' && matchedRoutes(c).some((route) => route.handler === checksKeyInStatement);
     if (!checkedLater) {
-      await verifyPrincipal(c.var.db, principal);
+      await verifyPrincipal(c.get('db'), principal);
     }
     c.set('principal', principal);
     await next();

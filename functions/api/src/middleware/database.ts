@@ -4,8 +4,8 @@ import type { AppEnv } from '../types';
 
 /**
  * Validates the env and opens the request's database. Work the request leaves running after its
- * response (its own deliveries) is registered with `c.var.background`; the database closes after it.
- * The deadlines it leaves go to the sweeper's ticker with `c.var.wake`, also after the response.
+ * response (its own deliveries) is registered with `c.get('background')`; the database closes after it.
+ * The deadlines it leaves go to the sweeper's ticker with `c.get('wake')`, also after the response.
  */
 export const database = () =>
   createMiddleware<AppEnv>(async (c, next) => {

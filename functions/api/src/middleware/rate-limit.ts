@@ -11,10 +11,10 @@ import type { AppEnv } from '../types';
  */
 export const rateLimit = () =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const { principal } = c.var;
+    const principal = c.get('principal');
     if (principal.kind === 'admin') return next();
     const { binding, setting, period } = RATE_LIMITS[principal.kind];
-    const limit = c.var.config[setting];
+    const limit = c.get('config')[setting];
     const limiter = c.env[binding] as RateLimiter | undefined;
     const key = credentialKey(principal);
     const policy = `"${principal.kind}";q=${limit};w=${period}`;

@@ -105,13 +105,13 @@ export const registerConversations = (app: App) =>
       );
       const [target] = started.claimed;
       // Should this invocation die, the ticker ends the wait and retries the push on time.
-      c.var.wake(new Date(started.deadline).getTime());
-      if (target) c.var.wake(Date.now() + leaseMs(ctx.config));
+      c.get('wake')(new Date(started.deadline).getTime());
+      if (target) c.get('wake')(Date.now() + leaseMs(ctx.config));
       const inline =
         target &&
         started.request &&
-        deliverSyncRequest(ctx.db, ctx.config, target, started.request, c.var.wake);
-      if (inline) c.var.background(inline);
+        deliverSyncRequest(ctx.db, ctx.config, target, started.request, c.get('wake'));
+      if (inline) c.get('background')(inline);
       const result = await awaitReply(ctx.db, {
         sessionId: started.sessionId,
         requestId: started.requestId,

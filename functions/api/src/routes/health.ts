@@ -22,7 +22,7 @@ export const route = createRoute({
 export const registerHealth = (app: App) =>
   app.openapi(route, async (c) => {
     try {
-      await c.var.db.execute(sql`SELECT 1`);
+      await c.get('db').execute(sql`SELECT 1`);
     } catch (error) {
       console.error('health check: database unreachable:', describeForLog(error));
       throw new AppError(503, 'service_unavailable', 'The database is unreachable.');

@@ -25,7 +25,7 @@ export function registerMcp(app: App) {
     responses: { 200: json(JsonRpc, 'The JSON-RPC response'), ...problemResponses(401, 403, 413, 415) },
   });
   app.post('/mcp', async (c) => {
-    requireKind(c.var.principal, 'agent');
+    requireKind(c.get('principal'), 'agent');
     const server = mcpServer(c, (request) => Promise.resolve(app.fetch(request, c.env, c.executionCtx)));
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,

@@ -62,11 +62,11 @@ export async function streamOrPollEvents(c: EventsContext) {
   let after = Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : query.after;
   // Check access before the stream opens, so a refusal is a plain problem response.
   pushSoon(c, await meetingEventsAfter(ctxOf(c), id, { after, limit: 1, waitMs: 0 }));
-  const { config } = c.var;
+  const config = c.get('config');
   // A bounded number of streams per credential, each bounded in time (its lease outlives it a little).
   const lease = await takeStreamLease(
-    c.var.db,
-    c.var.principal,
+    c.get('db'),
+    c.get('principal'),
     config.MAX_STREAMS,
     config.STREAM_LIFETIME_MS + 60_000,
   );

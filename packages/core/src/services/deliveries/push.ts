@@ -45,6 +45,9 @@ export function unpushable({ agent }: Target, allowPrivate: boolean): string | n
 /** The answer's text, cut off at MAX_ANSWER_BYTES so a hostile endpoint cannot exhaust memory. */
 async function readAnswer(response: Response): Promise<string> {
   if (!response.body) return '';
+  // A declared length within bounds (the usual answer) is read in one call, not chunk by chunk.
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared <= MAX_ANSWER_BYTES) return response.text();
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
