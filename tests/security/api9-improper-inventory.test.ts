@@ -18,6 +18,6 @@ describe('API9: the OpenAPI document lists every route that exists, and nothing 
     expect([...new Set(served)].sort()).toEqual([...new Set(documented)].sort());
     // One version, and every /v1 operation says who may call it.
     for (const path of Object.keys(document.paths))
-      expect(path).toMatch(/^\/(v1\/|mcp$|healthz$|openapi\.json$|docs$|dashboard$)/);
+      expect(path).toMatch(/^\/(v1\/|mcp$|healthz$|openapi\.json$|(docs|dashboard)(\/\{asset\})?$)/);
   });
 });

@@ -8,6 +8,8 @@ export const operationIds: Record<string, string> = {
   'GET /openapi.json': 'openApiDocument',
   'GET /docs': 'apiReference',
   'GET /dashboard': 'dashboard',
+  'GET /docs/{asset}': 'apiReferenceAsset',
+  'GET /dashboard/{asset}': 'dashboardAsset',
   'POST /mcp': 'mcp',
   'GET /mcp': 'mcpStream',
   'DELETE /mcp': 'mcpEndSession',

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { problems } from '../schemas';
 import type { App } from '../types';
 
 // Pages for people. Their scripts and styles are static assets of this worker (see
@@ -77,12 +78,31 @@ export function registerPages(app: App) {
   });
   // In the cloud the platform serves an existing asset before the worker runs; locally (and for a
   // path that is no asset) the request comes here and the same files answer through the binding.
-  // Registered after the pages, since `/docs/*` also matches `/docs`.
-  app.on('GET', ['/docs/*', '/dashboard/*'], async (c) => {
-    if (!c.env.ASSETS) return c.notFound();
-    const asset = await c.env.ASSETS.fetch(c.req.raw);
-    if (asset.status === 404) return c.notFound();
-    // A fetched response's headers are immutable; the secure headers are added to a copy.
-    return new Response(asset.body, asset);
-  });
+  for (const [page, kinds] of [
+    ['docs', 'The reference renderer (JavaScript)'],
+    ['dashboard', "The dashboard's script and stylesheet"],
+  ] as const) {
+    app.openAPIRegistry.registerPath({
+      method: 'get',
+      path: `/${page}/{asset}`,
+      tags: ['Pages'],
+      security: [],
+      summary: `${kinds}, a static asset`,
+      request: { params: z.object({ asset: z.string() }) },
+      responses: {
+        200: {
+          description: 'The file',
+          content: { 'text/javascript': { schema: z.string() }, 'text/css': { schema: z.string() } },
+        },
+        404: problems[404],
+      },
+    });
+    app.get(`/${page}/:asset`, async (c) => {
+      if (!c.env.ASSETS) return c.notFound();
+      const asset = await c.env.ASSETS.fetch(c.req.raw);
+      if (asset.status === 404) return c.notFound();
+      // A fetched response's headers are immutable; the secure headers are added to a copy.
+      return new Response(asset.body, asset);
+    });
+  }
 }
