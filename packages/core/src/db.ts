@@ -58,6 +58,9 @@ function httpDatabase(url: string) {
   return http;
 }
 
+/** What the requests of an isolate on one database share (the HTTP database): a key for state kept per isolate. */
+export const sharedPart = (db: Db): object => Object.getPrototypeOf(db);
+
 /** A database for one request: Workers must not share sockets across requests. Close it when done. */
 export function openDb(config: DbConfig): { db: Db; close: () => Promise<void> } {
   configureLocal(config);
@@ -95,10 +98,12 @@ export function lockStatement(keys: string[]) {
   return sql`SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(${textArray(keys)}) AS k`;
 }
 
-/** A list of strings as one `text[]` parameter (drizzle would spread a bare array into a list). */
-export function textArray(values: string[]) {
-  return sql`${sql.param(values)}::text[]`;
+/** A list as one `<type>[]` parameter (drizzle would spread a bare array into a list). */
+export function typedArray(values: unknown[], type: string) {
+  return sql`${sql.param(values)}::${sql.raw(type)}[]`;
 }
+
+export const textArray = (values: string[]) => typedArray(values, 'text');
 
 /**
  * A row of `table` from its `to_jsonb(...)` form (database column names), typed and mapped as

@@ -1,8 +1,9 @@
 import { sql } from 'drizzle-orm';
-import type { Db, Queryable, Tx } from '../../db';
+import type { Db, Tx } from '../../db';
 import type { Config } from '../../env';
 import { answerOf, applyAnswer } from './apply-answer';
 import { retryDelayMs } from './backoff';
+import { type AttemptRow, recordAttemptRows, recordTogether } from './record-attempts-together';
 import type { AttemptStatus, Outcome, Target } from './target';
 
 export type RecordConfig = Pick<Config, 'RETRY_BASE_MS' | 'RETRY_MAX_MS' | 'MAX_DELIVERY_ATTEMPTS'>;
@@ -28,22 +29,24 @@ function nextState(config: RecordConfig, { target, outcome }: Attempt) {
   return { status, retryInMs };
 }
 
-/**
- * Records an attempt in one statement (`am_record_attempt`, migration 0005): the attempt row, the
- * delivery's new state, the message's acknowledgement (a 2xx from the endpoint acknowledges it)
- * and a 410's disabling of the endpoint. Conditional on the claim: if our lease ran out and
- * someone re-claimed, theirs is the word, and this attempt adds nothing but its own record. True
- * when the claim was still ours.
- */
-async function recordStatement(q: Queryable, attempt: Attempt, state: ReturnType<typeof nextState>) {
-  const { target, outcome, startedAt } = attempt;
-  const { delivery } = target;
-  const { rows } = await q.execute<{ current: boolean }>(sql`
-    SELECT am_record_attempt(
-      ${delivery.id}, ${delivery.attempts}, ${state.status}, ${outcome.error}, ${outcome.ok},
-      ${state.retryInMs / 1000}, ${startedAt.toISOString()}::timestamptz, ${Date.now() - startedAt.getTime()},
-      ${outcome.responseStatus}, ${target.agent.id}, ${outcome.gone ?? null}) AS current`);
-  return rows[0]?.current === true;
+/** The arguments of `am_record_attempt` for this attempt and the state it leaves. */
+function attemptRow(
+  { target, outcome, startedAt }: Attempt,
+  state: ReturnType<typeof nextState>,
+): AttemptRow {
+  return {
+    deliveryId: target.delivery.id,
+    attempt: target.delivery.attempts,
+    status: state.status,
+    error: outcome.error,
+    ok: outcome.ok,
+    retrySecs: state.retryInMs / 1000,
+    startedAt: startedAt.toISOString(),
+    durationMs: Date.now() - startedAt.getTime(),
+    responseStatus: outcome.responseStatus,
+    agentId: target.agent.id,
+    gone: outcome.gone ?? null,
+  };
 }
 
 /** A refused answer (already replied, turn expired) is noted on the attempt and the delivery. */
@@ -74,12 +77,13 @@ export async function recordAttempt(db: Db, config: RecordConfig, attempt: Attem
   const retryAt = state.status === 'failed' ? Date.now() + state.retryInMs : null;
   const answer = outcome.ok && outcome.answer ? answerOf(target.delivery.type, outcome.answer) : null;
   if (!answer) {
-    await recordStatement(db, attempt, state);
+    await recordTogether(db, attemptRow(attempt, state));
     return { status: state.status, followUps: [], wakeAt: retryAt };
   }
   return db.transaction(async (tx) => {
     const unanswered = { status: state.status, followUps: [], wakeAt: retryAt };
-    if (!(await recordStatement(tx, attempt, state))) return unanswered;
+    const [current] = await recordAttemptRows(tx, [attemptRow(attempt, state)]);
+    if (!current) return unanswered;
     const applied = await applyAnswer(tx, config.MAX_DELIVERY_ATTEMPTS, target, answer);
     if (applied.refused) await noteRefusal(tx, target.delivery, applied.refused);
     return { status: state.status, followUps: applied.deliveryIds, wakeAt: applied.wakeAt };

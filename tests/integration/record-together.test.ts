@@ -1,0 +1,127 @@
+import { openDb } from '@agent-messaging/core';
+import {
+  type AttemptRow,
+  recordTogether,
+} from '@agent-messaging/core/src/services/deliveries/record-attempts-together';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startEndpoint } from '../helpers/endpoint';
+import {
+  createAgent,
+  createOrganization,
+  eventually,
+  insertUndispatched,
+  startTestStack,
+  type TestAgent,
+  type TestStack,
+} from '../helpers/stack';
+
+// Attempts that finish together are recorded together: one statement for the lot (a group commit),
+// each as if alone.
+
+let stack: TestStack;
+let orgKey: string;
+let sender: TestAgent;
+
+beforeAll(async () => {
+  stack = await startTestStack({}, { ownEdge: true });
+  orgKey = (await createOrganization(stack)).apiKey;
+  sender = await createAgent(stack, orgKey, { name: 'sender' });
+});
+afterAll(() => stack?.stop());
+
+describe('recording attempts together', () => {
+  it('pushes answered at the same moment are recorded in a few statements, each attempt as if alone', async () => {
+    const count = 30;
+    // The endpoint holds every push until all have arrived, then answers them all at once.
+    let release!: () => void;
+    const allArrived = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const endpoint = await startEndpoint(async (_request, index) => {
+      if (index === count - 1) release();
+      await allArrived;
+      return Response.json({});
+    });
+    try {
+      const receiver = await createAgent(stack, orgKey, { name: 'receiver', endpointUrl: endpoint.url });
+      // The sender's key is looked up once per isolate, on its first request: done here.
+      expect((await stack.call('GET', '/v1/me', { token: sender.token })).status).toBe(200);
+      const before = stack.edgeStats().allRoundTrips;
+      const sent = await Promise.all(
+        Array.from({ length: count }, async (_, i) => {
+          const { status, body } = await stack.call('POST', '/v1/messages', {
+            token: sender.token,
+            body: { to: receiver.id, content: { i } },
+          });
+          expect(status).toBe(202);
+          return body.message.id as string;
+        }),
+      );
+      const deliveries = await eventually(async () => {
+        const { rows } = await stack.sql.query(
+          `SELECT d.status, d.attempts, m.acknowledged_at,
+                  (SELECT count(*)::int FROM delivery_attempts a WHERE a.delivery_id = d.id) AS recorded
+           FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE d.message_id = ANY($1)`,
+          [sent],
+        );
+        return rows.length === count && rows.every((row) => row.status === 'delivered') && rows;
+      });
+      for (const delivery of deliveries) {
+        expect(delivery).toMatchObject({ attempts: 1, recorded: 1 });
+        expect(delivery.acknowledged_at).not.toBeNull();
+      }
+      // One statement per send; the records of the 30 attempts took far fewer than 30 more.
+      const roundTrips = stack.edgeStats().allRoundTrips - before;
+      expect(roundTrips).toBeGreaterThanOrEqual(count + 1);
+      expect(roundTrips).toBeLessThanOrEqual(count + 10);
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('a statement with a row that fails records the others alone, and only the bad one fails', async () => {
+    const receiver = await createAgent(stack, orgKey, { name: 'inbox' });
+    const [first, second] = await insertUndispatched(stack, sender.id, receiver.id, { hello: 1 }, 2);
+    const { sqlEndpoint, wsProxy } = inject('stack');
+    const { db, close } = openDb({
+      DATABASE_URL: stack.databaseUrl,
+      NEON_HTTP_ENDPOINT: sqlEndpoint,
+      NEON_WS_PROXY: wsProxy,
+    });
+    const row = (deliveryId: string): AttemptRow => ({
+      deliveryId,
+      // Not the delivery's current attempt: recorded as an attempt, but not the claim's (false).
+      attempt: 7,
+      status: 'failed',
+      error: 'test',
+      ok: false,
+      retrySecs: 1,
+      startedAt: new Date().toISOString(),
+      durationMs: 1,
+      responseStatus: 500,
+      agentId: receiver.id,
+      gone: null,
+    });
+    try {
+      // The first goes alone at once; the next two queue behind it and go in one statement, which
+      // fails on the delivery that does not exist; each of those two then goes alone.
+      const outcomes = await Promise.allSettled([
+        recordTogether(db, row(first?.id as string)),
+        recordTogether(db, row('dlv_does_not_exist')),
+        recordTogether(db, row(second?.id as string)),
+      ]);
+      expect(outcomes[0]).toEqual({ status: 'fulfilled', value: false });
+      expect(outcomes[1]?.status).toBe('rejected');
+      const { reason } = outcomes[1] as PromiseRejectedResult;
+      expect(String(reason.cause ?? reason)).toMatch(/foreign key/);
+      expect(outcomes[2]).toEqual({ status: 'fulfilled', value: false });
+      const { rows } = await stack.sql.query(
+        'SELECT delivery_id, attempt FROM delivery_attempts WHERE delivery_id = ANY($1) ORDER BY delivery_id',
+        [[first?.id, second?.id, 'dlv_does_not_exist']],
+      );
+      expect(rows).toEqual([first?.id, second?.id].sort().map((id) => ({ delivery_id: id, attempt: 7 })));
+    } finally {
+      await close();
+    }
+  });
+});
