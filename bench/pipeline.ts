@@ -6,6 +6,8 @@ export interface Pipeline {
   /** Sends message `content: {seq}` to the endpoint agent; resolves once accepted (2xx). */
   send: (seq: number) => Promise<void>;
   endpoint: Endpoint;
+  /** Database round trips so far, where this pipeline counts them (the service, at its stand-ins). */
+  roundTrips?: () => number;
 }
 
 // Sequence numbers are never reused across phases, so a late redelivery cannot pass for a new receipt.
@@ -32,6 +34,8 @@ export interface Throughput {
   deliveredPerSec: number;
   /** CPU milliseconds per delivered message, from the first send to the last receipt. */
   cpuMsPerMessage: Cpu;
+  /** Database round trips per delivered message in the burst, where the pipeline counts them. */
+  roundTripsPerMessage?: number;
 }
 
 /** `messages` sent by `concurrency` senders at once: how fast they are accepted, then delivered. */
@@ -43,6 +47,7 @@ export async function throughput(
   endpoint.reset();
   const first = takeSeqs(options.messages);
   const cpuBefore = options.cpu();
+  const roundTripsBefore = pipeline.roundTrips?.();
   const start = performance.now();
   const { failed } = await burst(options.messages, options.concurrency, (i) => pipeline.send(first + i));
   const acceptedMs = performance.now() - start;
@@ -58,6 +63,10 @@ export async function throughput(
     acceptedPerSec: ((options.messages - failed) * 1000) / acceptedMs,
     deliveredPerSec: delivered ? (delivered * 1000) / (lastReceipt - start) : 0,
     cpuMsPerMessage: cpuDelta(cpuBefore, cpuAfter, delivered),
+    ...(pipeline.roundTrips &&
+      roundTripsBefore !== undefined && {
+        roundTripsPerMessage: (pipeline.roundTrips() - roundTripsBefore) / delivered,
+      }),
   };
 }
 

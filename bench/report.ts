@@ -99,6 +99,11 @@ function pipelineTable(results: Results): string {
         (p) => p.paced.p50,
       ),
       row(`send-to-POST p99 ms (${settings.pacedPerSecond} msg/s)`, (p) => p.paced.p99),
+      row(
+        'db round trips/msg in that burst (the service, at its stand-ins)',
+        (p) => p.throughput.roundTripsPerMessage ?? Number.NaN,
+        2,
+      ),
       row('CPU ms/msg: PostgreSQL', (p) => cpu(p).postgres, 2),
       row('CPU ms/msg: workerd', (p) => cpu(p).workerd, 2),
       row(

@@ -192,6 +192,7 @@ export async function startService(server: DatabaseServer, workDir: string): Pro
 
     return {
       endpoint,
+      roundTrips: () => readCounters(server).roundTrips,
       send: async (seq) => {
         await send(echo.id, { seq });
       },
