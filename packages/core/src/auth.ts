@@ -3,6 +3,7 @@ import { constantTimeEqual, sha256Hex } from './crypto';
 import type { Queryable } from './db';
 import type { Config } from './env';
 import { fail } from './errors';
+import { until } from './poll';
 import { agents, apiKeys } from './schema';
 
 /** Who a key belongs to: facts that never change for a key (only whether it is live does). */
@@ -87,9 +88,30 @@ export async function identify(
 
   const known = identities.get(hash);
   if (known) return { ...known, keyHash: hash, verified: false };
-  const identity = await lookUp(db, hash);
-  remember(hash, identity);
-  return { ...identity, keyHash: hash, verified: true };
+  return { ...(await lookUpOnce(db, hash)), keyHash: hash, verified: true };
+}
+
+/** Lookups in flight by hash, so the first requests of a key that come together make one query. */
+const lookups = new Map<string, Promise<KeyIdentity>>();
+/** How long a request waits on another's lookup (whose invocation may be cut off) before its own. */
+const LOOKUP_WAIT_MS = 5_000;
+
+async function lookUpOnce(db: Queryable, hash: string): Promise<KeyIdentity> {
+  const inFlight = lookups.get(hash);
+  if (inFlight) {
+    // A lookup made during this request answers it, refusal included; no answer in time: look alone.
+    const shared = await until(inFlight, Date.now() + LOOKUP_WAIT_MS);
+    if (shared !== 'timeout') return shared;
+  }
+  const lookup = lookUp(db, hash);
+  lookups.set(hash, lookup);
+  try {
+    const identity = await lookup;
+    remember(hash, identity);
+    return identity;
+  } finally {
+    if (lookups.get(hash) === lookup) lookups.delete(hash);
+  }
 }
 
 /** What a credential's budgets (requests, streams) are counted under: its agent, or its organization key. */

@@ -40,3 +40,16 @@ export async function pollUntil<T>(
     if (!(await sleep())) return undefined;
   }
 }
+
+/** `promise`'s value, or 'timeout' once `deadline` (epoch ms) passes. */
+export async function until<T>(promise: Promise<T>, deadline: number): Promise<T | 'timeout'> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), 'timeout');
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { type Db, type Queryable, sharedPart, typedArray } from '../../db';
+import { until } from '../../poll';
 import type { AttemptStatus } from './target';
 
 /** The arguments of `am_record_attempt` (migration 0005) for one attempt. */
@@ -69,19 +70,6 @@ interface Queue {
 const queues = new WeakMap<object, Queue>();
 
 const nothing = () => undefined;
-
-/** `promise`'s value, or 'timeout' once `deadline` (epoch ms) passes. */
-async function until<T>(promise: Promise<T>, deadline: number): Promise<T | 'timeout'> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), 'timeout');
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const recordAlone = async (db: Db, row: AttemptRow) => (await recordAttemptRows(db, [row]))[0] === true;
 
