@@ -29,6 +29,29 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
+/** The core's database, as a worker opens it, through the stack's stand-ins. */
+function coreDb() {
+  const { sqlEndpoint, wsProxy } = inject('stack');
+  return openDb({ DATABASE_URL: stack.databaseUrl, NEON_HTTP_ENDPOINT: sqlEndpoint, NEON_WS_PROXY: wsProxy });
+}
+
+/** An attempt of one of `agentId`'s deliveries that is not its claim's (recorded, but not current). */
+const attemptRow =
+  (agentId: string) =>
+  (deliveryId: string): AttemptRow => ({
+    deliveryId,
+    attempt: 7,
+    status: 'failed',
+    error: 'test',
+    ok: false,
+    retrySecs: 1,
+    startedAt: new Date().toISOString(),
+    durationMs: 1,
+    responseStatus: 500,
+    agentId,
+    gone: null,
+  });
+
 describe('recording attempts together', () => {
   it('pushes answered at the same moment are recorded in a few statements, each attempt as if alone', async () => {
     const count = 30;
@@ -82,26 +105,8 @@ describe('recording attempts together', () => {
   it('a statement with a row that fails records the others alone, and only the bad one fails', async () => {
     const receiver = await createAgent(stack, orgKey, { name: 'inbox' });
     const [first, second] = await insertUndispatched(stack, sender.id, receiver.id, { hello: 1 }, 2);
-    const { sqlEndpoint, wsProxy } = inject('stack');
-    const { db, close } = openDb({
-      DATABASE_URL: stack.databaseUrl,
-      NEON_HTTP_ENDPOINT: sqlEndpoint,
-      NEON_WS_PROXY: wsProxy,
-    });
-    const row = (deliveryId: string): AttemptRow => ({
-      deliveryId,
-      // Not the delivery's current attempt: recorded as an attempt, but not the claim's (false).
-      attempt: 7,
-      status: 'failed',
-      error: 'test',
-      ok: false,
-      retrySecs: 1,
-      startedAt: new Date().toISOString(),
-      durationMs: 1,
-      responseStatus: 500,
-      agentId: receiver.id,
-      gone: null,
-    });
+    const { db, close } = coreDb();
+    const row = attemptRow(receiver.id);
     try {
       // The first goes alone at once; the next two queue behind it and go in one statement, which
       // fails on the delivery that does not exist; each of those two then goes alone.
@@ -121,6 +126,40 @@ describe('recording attempts together', () => {
       );
       expect(rows).toEqual([first?.id, second?.id].sort().map((id) => ({ delivery_id: id, attempt: 7 })));
     } finally {
+      await close();
+    }
+  });
+
+  it('an attempt waiting on a statement that does not answer records itself alone after the limit', async () => {
+    const receiver = await createAgent(stack, orgKey, { name: 'stuck' });
+    const [held, free] = await insertUndispatched(stack, sender.id, receiver.id, { hello: 2 }, 2);
+    const { db, close } = coreDb();
+    const row = attemptRow(receiver.id);
+    // A transaction elsewhere holds the first delivery's row: the statement recording it waits.
+    const locker = await stack.sql.connect();
+    await locker.query('BEGIN');
+    await locker.query('SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE', [held?.id]);
+    try {
+      const stuck = recordTogether(db, row(held?.id as string), 300);
+      let stuckDone = false;
+      void stuck.finally(() => {
+        stuckDone = true;
+      });
+      // Queued behind the stuck statement, it waits 300 ms, then goes alone and lands.
+      const started = Date.now();
+      expect(await recordTogether(db, row(free?.id as string), 300)).toBe(false);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+      expect(stuckDone).toBe(false);
+      await locker.query('COMMIT');
+      expect(await stuck).toBe(false);
+      const { rows } = await stack.sql.query(
+        'SELECT delivery_id FROM delivery_attempts WHERE delivery_id = ANY($1) ORDER BY delivery_id',
+        [[held?.id, free?.id]],
+      );
+      expect(rows.map((r) => r.delivery_id)).toEqual([held?.id, free?.id].sort());
+    } finally {
+      await locker.query('ROLLBACK').catch(() => {});
+      locker.release();
       await close();
     }
   });

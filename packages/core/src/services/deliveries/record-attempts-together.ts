@@ -51,7 +51,7 @@ export async function recordAttemptRows(q: Queryable, rows: AttemptRow[]): Promi
 }
 
 /** How long a caller waits on statements others write before it records its attempt itself. */
-const WAIT_LIMIT_MS = 10_000;
+export const WAIT_LIMIT_MS = 10_000;
 const MAX_ROWS = 100;
 
 interface Waiting {
@@ -73,8 +73,8 @@ const nothing = () => undefined;
 
 const recordAlone = async (db: Db, row: AttemptRow) => (await recordAttemptRows(db, [row]))[0] === true;
 
-/** Writes what is queued (up to MAX_ROWS) in one statement. */
-function write(db: Db, queue: Queue) {
+/** Writes what is queued (up to MAX_ROWS) in one statement; the rows it took. */
+function write(db: Db, queue: Queue): Waiting[] {
   const batch = queue.waiting.splice(0, MAX_ROWS);
   const statement = recordAttemptRows(
     db,
@@ -92,6 +92,7 @@ function write(db: Db, queue: Queue) {
       (error) => (batch.length === 1 ? Promise.reject(error) : ('alone' as const)),
     );
   });
+  return batch;
 }
 
 /**
@@ -99,10 +100,10 @@ function write(db: Db, queue: Queue) {
  * isolate record at the same time: while a statement is in flight, attempts queue, and the first
  * caller to find the database free writes every queued row in one statement (a group commit). A
  * lone attempt goes at once, so a quiet isolate waits for nothing, and a busy one makes one round
- * trip for many attempts. Whatever a caller waits on, it waits at most WAIT_LIMIT_MS (another
+ * trip for many attempts. Whatever a caller waits on, it waits at most `waitLimitMs` (another
  * invocation's statement may never answer if that invocation is cut off) and then goes alone.
  */
-export async function recordTogether(db: Db, row: AttemptRow): Promise<boolean> {
+export async function recordTogether(db: Db, row: AttemptRow, waitLimitMs = WAIT_LIMIT_MS): Promise<boolean> {
   const key = sharedPart(db);
   let queue = queues.get(key);
   if (!queue) {
@@ -111,11 +112,12 @@ export async function recordTogether(db: Db, row: AttemptRow): Promise<boolean> 
   }
   const mine: Waiting = { row };
   queue.waiting.push(mine);
-  const deadline = Date.now() + WAIT_LIMIT_MS;
+  const deadline = Date.now() + waitLimitMs;
+  let wroteMine = false;
   while (!mine.recorded) {
     const writing = queue.writing;
     if (!writing) {
-      write(db, queue);
+      wroteMine = write(db, queue).includes(mine);
       continue;
     }
     if ((await until(writing, deadline)) === 'timeout' && !mine.recorded) {
@@ -124,6 +126,9 @@ export async function recordTogether(db: Db, row: AttemptRow): Promise<boolean> 
       return recordAlone(db, row);
     }
   }
-  const current = await until(mine.recorded, deadline + WAIT_LIMIT_MS);
+  // A statement this caller sent is awaited to its end (it lives and dies with this invocation);
+  // one another invocation sent, at most until the limit: past it this row goes again alone (the
+  // primary key of attempts refuses it if the other did land).
+  const current = await (wroteMine ? mine.recorded : until(mine.recorded, deadline + waitLimitMs));
   return current === 'alone' || current === 'timeout' ? recordAlone(db, row) : current;
 }
