@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { type Db, type Queryable, sharedPart, typedArray } from '../../db';
-import { until } from '../../poll';
+import { type Queryable, typedArray } from '../../db';
+import { groupCommit } from '../../group-commit';
 import type { AttemptStatus } from './target';
 
 /** The arguments of `am_record_attempt` (migration 0005) for one attempt. */
@@ -50,85 +50,9 @@ export async function recordAttemptRows(q: Queryable, rows: AttemptRow[]): Promi
   return current;
 }
 
-/** How long a caller waits on statements others write before it records its attempt itself. */
-export const WAIT_LIMIT_MS = 10_000;
-const MAX_ROWS = 100;
-
-interface Waiting {
-  row: AttemptRow;
-  /** Set once a statement carries this row: whether the claim was ours, or 'alone' to go again. */
-  recorded?: Promise<boolean | 'alone'>;
-}
-
-interface Queue {
-  waiting: Waiting[];
-  /** The statement in flight, if any; settles (never rejects) when it is done. */
-  writing?: Promise<void>;
-}
-
-/** One queue per isolate and database. */
-const queues = new WeakMap<object, Queue>();
-
-const nothing = () => undefined;
-
-const recordAlone = async (db: Db, row: AttemptRow) => (await recordAttemptRows(db, [row]))[0] === true;
-
-/** Writes what is queued (up to MAX_ROWS) in one statement; the rows it took. */
-function write(db: Db, queue: Queue): Waiting[] {
-  const batch = queue.waiting.splice(0, MAX_ROWS);
-  const statement = recordAttemptRows(
-    db,
-    batch.map((waiting) => waiting.row),
-  );
-  const done: Promise<void> = statement.then(nothing, nothing).then(() => {
-    if (queue.writing === done) queue.writing = undefined;
-  });
-  queue.writing = done;
-  batch.forEach((waiting, i) => {
-    // A statement that fails records none of its rows: each then goes again alone, so one bad
-    // row spoils only its own attempt.
-    waiting.recorded = statement.then(
-      (current) => current[i] === true,
-      (error) => (batch.length === 1 ? Promise.reject(error) : ('alone' as const)),
-    );
-  });
-  return batch;
-}
-
 /**
- * Records one attempt (no answer to apply) together with the attempts that other deliveries of this
- * isolate record at the same time: while a statement is in flight, attempts queue, and the first
- * caller to find the database free writes every queued row in one statement (a group commit). A
- * lone attempt goes at once, so a quiet isolate waits for nothing, and a busy one makes one round
- * trip for many attempts. Whatever a caller waits on, it waits at most `waitLimitMs` (another
- * invocation's statement may never answer if that invocation is cut off) and then goes alone.
+ * Records one attempt (no answer to apply) together with the attempts that other deliveries of
+ * this isolate record at the same time (a group commit, see `groupCommit`); whether the claim
+ * was still ours.
  */
-export async function recordTogether(db: Db, row: AttemptRow, waitLimitMs = WAIT_LIMIT_MS): Promise<boolean> {
-  const key = sharedPart(db);
-  let queue = queues.get(key);
-  if (!queue) {
-    queue = { waiting: [] };
-    queues.set(key, queue);
-  }
-  const mine: Waiting = { row };
-  queue.waiting.push(mine);
-  const deadline = Date.now() + waitLimitMs;
-  let wroteMine = false;
-  while (!mine.recorded) {
-    const writing = queue.writing;
-    if (!writing) {
-      wroteMine = write(db, queue).includes(mine);
-      continue;
-    }
-    if ((await until(writing, deadline)) === 'timeout' && !mine.recorded) {
-      queue.waiting.splice(queue.waiting.indexOf(mine), 1);
-      if (queue.writing === writing) queue.writing = undefined;
-      return recordAlone(db, row);
-    }
-  }
-  // A statement this caller sent is awaited to its end (it lives and dies with this invocation);
-  // one another invocation sent, at most until the limit: past it this row goes again alone (the
-  // primary key of attempts refuses it if the other did land).
-  const current = await (wroteMine ? mine.recorded : until(mine.recorded, deadline + waitLimitMs));
-  return current === 'alone' || current === 'timeout' ? recordAlone(db, row) : current;
-}
+export const recordTogether = groupCommit(recordAttemptRows);

@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { requireKind } from '../../auth';
 import type { Ctx } from '../../context';
-import { textArray } from '../../db';
+import type { Db } from '../../db';
+import { groupCommit } from '../../group-commit';
 import { runKeyed, type StoredKeyColumns, type StoredResponse, statementKey } from '../../idempotency';
 import { newId } from '../../ids';
 import { type MessageView, messageView } from '../../views';
@@ -32,13 +33,61 @@ type SendRow = StoredKeyColumns & {
   delivery: unknown;
 };
 
+/** The arguments of `am_send_message` (migration 0005) for one send. */
+interface SendCall {
+  keyHash: string | null;
+  organizationId: string;
+  senderId: string;
+  recipientIds: string[];
+  messageIds: string[];
+  deliveryIds: string[];
+  content: unknown;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+  attemptLimit: number;
+  claim: boolean;
+  leaseSecs: number;
+  key: string | null;
+  requestHash: string | null;
+  response: SendMessageBody;
+}
+
+/** A text[] argument from the call's JSON list `field`, in its order. */
+const listOf = (field: keyof SendCall) =>
+  sql.raw(
+    `ARRAY(SELECT e FROM jsonb_array_elements_text(c.call->'${field}') WITH ORDINALITY AS x(e, i) ORDER BY i)`,
+  );
+
+/** Sends in one statement, `am_send_message` once per call (JSON); each call's rows. All or none. */
+async function sendRows(db: Db, calls: string[]): Promise<SendRow[][]> {
+  const { rows } = await db.execute<SendRow & { n: number | string }>(sql`
+    SELECT c.n, s.recipient_id, s.status, s.agent, s.delivery,
+           s.stored_hash AS request_hash, s.stored_response AS response_body
+    FROM jsonb_array_elements(${`[${calls.join(',')}]`}::jsonb) WITH ORDINALITY AS c(call, n)
+    CROSS JOIN LATERAL am_send_message(
+      c.call->>'keyHash', c.call->>'organizationId', c.call->>'senderId',
+      ${listOf('recipientIds')}, ${listOf('messageIds')}, ${listOf('deliveryIds')},
+      c.call->'content', c.call->'metadata', (c.call->>'createdAt')::timestamptz,
+      (c.call->>'attemptLimit')::int, (c.call->>'claim')::boolean, (c.call->>'leaseSecs')::float8,
+      c.call->>'key', c.call->>'requestHash', c.call->'response') AS s`);
+  const byCall = calls.map((): SendRow[] => []);
+  for (const { n, ...row } of rows) byCall[Number(n) - 1]?.push(row);
+  return byCall;
+}
+
+/**
+ * Sends that come together in an isolate go in one statement (see `groupCommit`), up to about a
+ * megabyte of calls (a call carries its content twice, as content and in the stored response).
+ */
+const sendTogether = groupCommit(sendRows, { sizeOf: (call) => call.length, maxSize: 1 << 20 });
+
 /**
  * One-way message: one message per recipient, each kept in the recipient's inbox and pushed to
  * its endpoint if it has one. One statement (`am_send_message`, migration 0005) does it all: the
  * caller's key and the recipients checked, messages and outbox rows written, the idempotency key
  * and its response recorded (the response is known before the statement runs: ids and times are
- * made here). A fan-out no wider
- * than a Worker's connection limit is inserted already claimed, for this invocation to push after
+ * made here); sends that come together in an isolate share it. A fan-out no wider than a
+ * Worker's connection limit is inserted already claimed, for this invocation to push after
  * responding; a wider one is due at once for the dispatcher.
  */
 export async function sendMessage(
@@ -74,18 +123,26 @@ export async function sendMessage(
     : { message: views[0] as MessageView };
   const claim = recipientIds.length <= ctx.config.DISPATCH_CONCURRENCY;
 
-  const keyed = await runKeyed<SendMessageBody, SendRow>(ctx.db, k, async () => {
-    const { rows: result } = await ctx.db.execute<SendRow>(sql`
-      SELECT recipient_id, status, agent, delivery, stored_hash AS request_hash, stored_response AS response_body
-      FROM am_send_message(
-        ${sender.verified ? null : sender.keyHash}, ${sender.organizationId}, ${sender.agentId},
-        ${textArray(recipientIds)}, ${textArray(rows.map((row) => row.id))},
-        ${textArray(rows.map(() => newId('delivery')))},
-        ${JSON.stringify(input.content ?? null)}::jsonb, ${JSON.stringify(input.metadata ?? {})}::jsonb,
-        ${createdAt.toISOString()}::timestamptz, ${ctx.config.MAX_DELIVERY_ATTEMPTS}, ${claim},
-        ${leaseMs(ctx.config) / 1000}, ${k.key}, ${k.requestHash}, ${JSON.stringify(body)}::jsonb)`);
-    return result;
-  });
+  const call: SendCall = {
+    keyHash: sender.verified ? null : sender.keyHash,
+    organizationId: sender.organizationId,
+    senderId: sender.agentId,
+    recipientIds,
+    messageIds: rows.map((row) => row.id),
+    deliveryIds: rows.map(() => newId('delivery')),
+    content: input.content ?? null,
+    metadata: input.metadata ?? {},
+    createdAt: createdAt.toISOString(),
+    attemptLimit: ctx.config.MAX_DELIVERY_ATTEMPTS,
+    claim,
+    leaseSecs: leaseMs(ctx.config) / 1000,
+    key: k.key,
+    requestHash: k.requestHash,
+    response: body,
+  };
+  const keyed = await runKeyed<SendMessageBody, SendRow>(ctx.db, k, () =>
+    sendTogether(ctx.db, JSON.stringify(call)),
+  );
   if ('replay' in keyed) return { ...keyed.replay, claimed: [], deliveryIds: [] };
   const result = keyed.rows;
   for (const row of result) requireActiveRecipient(row.recipient_id, row.status);
