@@ -203,4 +203,47 @@ describe('recording attempts together', () => {
       await close();
     }
   });
+
+  it('an attempt carried by a statement another caller sent, which does not answer, fails with 503 after the limit', async () => {
+    const receiver = await createAgent(stack, orgKey, { name: 'carried' });
+    const [first, held, carried] = await insertUndispatched(stack, sender.id, receiver.id, { hello: 3 }, 3);
+    const { db, close } = coreDb();
+    const row = attemptRow(receiver.id);
+    const lock = async (id: string) => {
+      const client = await stack.sql.connect();
+      await client.query('BEGIN');
+      await client.query('SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE', [id]);
+      return client;
+    };
+    const [firstLock, heldLock] = [await lock(first?.id as string), await lock(held?.id as string)];
+    try {
+      // The first statement waits on its row; the next two queue behind it.
+      const writer = recordTogether(db, row(first?.id as string), 300);
+      const blocked = recordTogether(db, row(held?.id as string), 300);
+      const passenger = recordTogether(db, row(carried?.id as string), 300);
+      const outcome = passenger.then(
+        () => 'recorded',
+        (error) => error,
+      );
+      // The first lands; the second caller sends both queued rows, a statement that waits on its row.
+      await firstLock.query('COMMIT');
+      expect(await writer).toBe(false);
+      const error = await outcome;
+      expect(error).toMatchObject({ status: 503, code: 'service_unavailable' });
+      // The statement was only slow: it lands once the row is free, the passenger's row with it.
+      await heldLock.query('COMMIT');
+      expect(await blocked).toBe(false);
+      // On a session of the locks' (the test's pool has two, both theirs).
+      const { rows } = await heldLock.query('SELECT 1 FROM delivery_attempts WHERE delivery_id = $1', [
+        carried?.id,
+      ]);
+      expect(rows).toHaveLength(1);
+    } finally {
+      for (const client of [firstLock, heldLock]) {
+        await client.query('ROLLBACK').catch(() => {});
+        client.release();
+      }
+      await close();
+    }
+  });
 });

@@ -4,6 +4,7 @@ import {
   databaseError,
   databaseUnreachable,
   describeForLog,
+  fail,
   type Problem,
   problemFromUnknown,
   raisedInDatabase,
@@ -31,16 +32,10 @@ export function problemResponse(error: unknown): Response {
   const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
   if (isDatabaseOverloaded(error)) {
     console.error('database overloaded:', describeForLog(error));
-    problem = new AppError(503, 'service_unavailable', 'The database is busy; retry shortly.').toProblem();
-    headers['retry-after'] = '1';
+    problem = fail.unavailable('The database is busy; retry shortly.').toProblem();
   } else if (databaseUnreachable(error)) {
     console.error('database unreachable:', describeForLog(error));
-    problem = new AppError(
-      503,
-      'service_unavailable',
-      'The database cannot be reached; retry shortly.',
-    ).toProblem();
-    headers['retry-after'] = '1';
+    problem = fail.unavailable('The database cannot be reached; retry shortly.').toProblem();
   } else if (error instanceof HTTPException && httpExceptionCodes[error.status]) {
     problem = (httpExceptionCodes[error.status] as AppError).toProblem();
   } else if (error instanceof ConfigError) {
@@ -56,5 +51,6 @@ export function problemResponse(error: unknown): Response {
     }
     problem = problemFromUnknown(error);
   }
+  if (problem.status === 503) headers['retry-after'] ??= '1';
   return new Response(JSON.stringify(problem), { status: problem.status, headers });
 }

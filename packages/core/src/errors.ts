@@ -96,6 +96,7 @@ export const fail = {
   conflict: (code: ProblemCode, detail?: string) => new AppError(409, code, detail),
   noRoute: () => new AppError(404, 'not_found', 'No such route.'),
   payloadTooLarge: () => new AppError(413, 'payload_too_large'),
+  unavailable: (detail: string) => new AppError(503, 'service_unavailable', detail),
 };
 
 /** The HTTP status of a problem raised by `am_fail` in the database, by its code. */

@@ -1,4 +1,6 @@
 import { type Db, sharedPart } from './db';
+import { databaseError } from './error-chain';
+import { fail } from './errors';
 import { until } from './poll';
 
 /** How long a caller waits on statements others sent before it sends its own row alone. */
@@ -19,15 +21,26 @@ interface Queue<Row, Result> {
 const nothing = () => undefined;
 
 /**
+ * PostgreSQL refused the statement (a constraint, a raised refusal, a deadlock) and rolled it
+ * back, so each of its rows may go again alone. A lost connection is no such answer: the
+ * statement may have landed.
+ */
+const refusedByDatabase = (error: unknown) => {
+  const refusal = databaseError(error);
+  return refusal !== undefined && !/^(08|57)/.test(refusal.code);
+};
+
+/**
  * A group commit for one kind of statement that writes many rows as well as one (`writeRows`,
  * a result per row, in order; all or none). Rows whose callers come while a statement is in
  * flight in this isolate queue, and the first caller to find the database free writes every
  * queued row in one statement: a quiet isolate waits for nothing, and a busy one makes one round
- * trip for many rows. A statement that fails writes none of its rows: each goes again alone, so
- * one bad row spoils only its own call. A caller awaits a statement it sent to its end (it lives
- * and dies with its invocation), and one another invocation sent at most `waitLimitMs` (that
- * invocation may be cut off): then its row goes alone, and the first write that lands wins (the
- * rows' own keys refuse the other).
+ * trip for many rows. A statement PostgreSQL refuses writes none of its rows: each goes again
+ * alone, so one bad row spoils only its own call; a statement lost on the way (the connection)
+ * fails every call in it, as it would have failed each alone. A caller waits on statements of
+ * other invocations (which may be cut off) at most `waitLimitMs`: one its row is not in yet, then
+ * it writes alone; one carrying its row, then it fails with 503 `service_unavailable` (the row may
+ * have landed). A statement it sent itself it awaits to the end: it lives and dies with it.
  */
 export function groupCommit<Row, Result>(
   writeRows: (db: Db, rows: Row[]) => Promise<Result[]>,
@@ -72,7 +85,8 @@ export function groupCommit<Row, Result>(
     batch.forEach((waiting, i) => {
       waiting.result = statement.then(
         (results) => results[i] as Result,
-        (error) => (batch.length === 1 ? Promise.reject(error) : ('alone' as const)),
+        (error) =>
+          batch.length > 1 && refusedByDatabase(error) ? ('alone' as const) : Promise.reject(error),
       );
     });
     return batch;
@@ -102,6 +116,10 @@ export function groupCommit<Row, Result>(
       }
     }
     const result = await (wroteMine ? mine.result : until(mine.result, deadline + waitLimitMs));
-    return result === 'alone' || result === 'timeout' ? writeAlone(db, row) : result;
+    if (result === 'timeout') {
+      // Written by another invocation that never said how it went: it may have landed.
+      throw fail.unavailable('The database did not answer in time; the write may have landed.');
+    }
+    return result === 'alone' ? writeAlone(db, row) : result;
   };
 }
