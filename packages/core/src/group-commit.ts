@@ -62,7 +62,7 @@ export function groupCommit<Row, Result>(
   /** How many of the queued rows the next statement takes. */
   function batchLength(waiting: Waiting<Row, Result>[]): number {
     const limit = Math.min(maxRows, waiting.length);
-    if (!sizeOf) return limit;
+    if (!sizeOf || limit === 1) return limit;
     let size = 0;
     for (let i = 0; i < limit; i++) {
       size += sizeOf((waiting[i] as Waiting<Row, Result>).row);

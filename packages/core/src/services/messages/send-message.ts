@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { requireKind } from '../../auth';
 import type { Ctx } from '../../context';
-import type { Db } from '../../db';
+import { type Db, textArray } from '../../db';
 import { groupCommit } from '../../group-commit';
 import { runKeyed, type StoredKeyColumns, type StoredResponse, statementKey } from '../../idempotency';
 import { newId } from '../../ids';
@@ -52,25 +52,51 @@ interface SendCall {
   response: SendMessageBody;
 }
 
+/** A call, and its JSON once a statement with others needs it. */
+interface QueuedCall {
+  call: SendCall;
+  json?: string;
+}
+
+const jsonOf = (queued: QueuedCall) => {
+  queued.json ??= JSON.stringify(queued.call);
+  return queued.json;
+};
+
 /** A text[] argument from the call's JSON list `field`, in its order. */
 const listOf = (field: keyof SendCall) =>
   sql.raw(
     `ARRAY(SELECT e FROM jsonb_array_elements_text(c.call->'${field}') WITH ORDINALITY AS x(e, i) ORDER BY i)`,
   );
 
-/** Sends in one statement, `am_send_message` once per call (JSON); each call's rows. All or none. */
-async function sendRows(db: Db, calls: string[]): Promise<SendRow[][]> {
+/**
+ * Sends in one statement, `am_send_message` once per call; each call's rows. All or none. A lone
+ * call passes its arguments as they are; several go as one JSON list, unpacked in the statement.
+ */
+async function sendRows(db: Db, queued: QueuedCall[]): Promise<SendRow[][]> {
+  const [only] = queued;
+  if (queued.length === 1 && only) {
+    const { call } = only;
+    const { rows } = await db.execute<SendRow>(sql`
+      SELECT recipient_id, status, agent, delivery, stored_hash AS request_hash, stored_response AS response_body
+      FROM am_send_message(
+        ${call.keyHash}, ${call.organizationId}, ${call.senderId}, ${textArray(call.recipientIds)},
+        ${textArray(call.messageIds)}, ${textArray(call.deliveryIds)}, ${JSON.stringify(call.content)}::jsonb,
+        ${JSON.stringify(call.metadata)}::jsonb, ${call.createdAt}::timestamptz, ${call.attemptLimit},
+        ${call.claim}, ${call.leaseSecs}, ${call.key}, ${call.requestHash}, ${JSON.stringify(call.response)}::jsonb)`);
+    return [rows];
+  }
   const { rows } = await db.execute<SendRow & { n: number | string }>(sql`
     SELECT c.n, s.recipient_id, s.status, s.agent, s.delivery,
            s.stored_hash AS request_hash, s.stored_response AS response_body
-    FROM jsonb_array_elements(${`[${calls.join(',')}]`}::jsonb) WITH ORDINALITY AS c(call, n)
+    FROM jsonb_array_elements(${`[${queued.map(jsonOf).join(',')}]`}::jsonb) WITH ORDINALITY AS c(call, n)
     CROSS JOIN LATERAL am_send_message(
       c.call->>'keyHash', c.call->>'organizationId', c.call->>'senderId',
       ${listOf('recipientIds')}, ${listOf('messageIds')}, ${listOf('deliveryIds')},
       c.call->'content', c.call->'metadata', (c.call->>'createdAt')::timestamptz,
       (c.call->>'attemptLimit')::int, (c.call->>'claim')::boolean, (c.call->>'leaseSecs')::float8,
       c.call->>'key', c.call->>'requestHash', c.call->'response') AS s`);
-  const byCall = calls.map((): SendRow[] => []);
+  const byCall = queued.map((): SendRow[] => []);
   for (const { n, ...row } of rows) byCall[Number(n) - 1]?.push(row);
   return byCall;
 }
@@ -79,7 +105,10 @@ async function sendRows(db: Db, calls: string[]): Promise<SendRow[][]> {
  * Sends that come together in an isolate go in one statement (see `groupCommit`), up to about a
  * megabyte of calls (a call carries its content twice, as content and in the stored response).
  */
-const sendTogether = groupCommit(sendRows, { sizeOf: (call) => call.length, maxSize: 1 << 20 });
+const sendTogether = groupCommit(sendRows, {
+  sizeOf: (queued) => jsonOf(queued).length,
+  maxSize: 1 << 20,
+});
 
 /**
  * One-way message: one message per recipient, each kept in the recipient's inbox and pushed to
@@ -140,9 +169,7 @@ export async function sendMessage(
     requestHash: k.requestHash,
     response: body,
   };
-  const keyed = await runKeyed<SendMessageBody, SendRow>(ctx.db, k, () =>
-    sendTogether(ctx.db, JSON.stringify(call)),
-  );
+  const keyed = await runKeyed<SendMessageBody, SendRow>(ctx.db, k, () => sendTogether(ctx.db, { call }));
   if ('replay' in keyed) return { ...keyed.replay, claimed: [], deliveryIds: [] };
   const result = keyed.rows;
   for (const row of result) requireActiveRecipient(row.recipient_id, row.status);
