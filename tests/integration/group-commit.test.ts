@@ -52,7 +52,15 @@ const attemptRow =
     gone: null,
   });
 
-describe('recording attempts together', () => {
+/** A session of the test's pool in a transaction holding the delivery's row. */
+async function lockDelivery(id: string) {
+  const client = await stack.sql.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE', [id]);
+  return client;
+}
+
+describe('writing together', () => {
   it('sends that come together and the attempts of their pushes are written in a few statements', async () => {
     const count = 30;
     // The endpoint holds every push until all have arrived, then answers them all at once.
@@ -176,9 +184,7 @@ describe('recording attempts together', () => {
     const { db, close } = coreDb();
     const row = attemptRow(receiver.id);
     // A transaction elsewhere holds the first delivery's row: the statement recording it waits.
-    const locker = await stack.sql.connect();
-    await locker.query('BEGIN');
-    await locker.query('SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE', [held?.id]);
+    const locker = await lockDelivery(held?.id as string);
     try {
       const stuck = recordTogether(db, row(held?.id as string), 300);
       let stuckDone = false;
@@ -209,13 +215,10 @@ describe('recording attempts together', () => {
     const [first, held, carried] = await insertUndispatched(stack, sender.id, receiver.id, { hello: 3 }, 3);
     const { db, close } = coreDb();
     const row = attemptRow(receiver.id);
-    const lock = async (id: string) => {
-      const client = await stack.sql.connect();
-      await client.query('BEGIN');
-      await client.query('SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE', [id]);
-      return client;
-    };
-    const [firstLock, heldLock] = [await lock(first?.id as string), await lock(held?.id as string)];
+    const [firstLock, heldLock] = [
+      await lockDelivery(first?.id as string),
+      await lockDelivery(held?.id as string),
+    ];
     try {
       // The first statement waits on its row; the next two queue behind it.
       const writer = recordTogether(db, row(first?.id as string), 300);
