@@ -51,6 +51,6 @@ export function problemResponse(error: unknown): Response {
     }
     problem = problemFromUnknown(error);
   }
-  if (problem.status === 503) headers['retry-after'] ??= '1';
+  if (problem.status === 503) headers['retry-after'] = '1';
   return new Response(JSON.stringify(problem), { status: problem.status, headers });
 }

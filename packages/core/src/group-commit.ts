@@ -4,7 +4,7 @@ import { fail } from './errors';
 import { until } from './poll';
 
 /** How long a caller waits on statements others sent before it sends its own row alone. */
-export const WAIT_LIMIT_MS = 10_000;
+const WAIT_LIMIT_MS = 10_000;
 
 interface Waiting<Row, Result> {
   row: Row;

@@ -23,12 +23,8 @@ export async function pollUntil<T>(
   const sleep = async () => {
     const remaining = deadline - Date.now();
     if (remaining <= 0) return false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const step = new Promise((resolve) => {
-      timer = setTimeout(resolve, Math.min(delay, remaining));
-    });
-    await (woken ? Promise.race([step, woken]) : step);
-    clearTimeout(timer);
+    // A step, cut short by `woken` when there is one (else by nothing: a promise that never settles).
+    await until(woken ?? new Promise<never>(() => {}), Date.now() + Math.min(delay, remaining));
     woken = undefined;
     delay = Math.min(maxMs, delay * 1.5);
     return true;
