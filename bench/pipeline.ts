@@ -38,6 +38,42 @@ export interface Throughput {
   roundTripsPerMessage?: number;
 }
 
+/** The burst's sends, timed: how many failed and how many were accepted per second. */
+async function timedBurst(messages: number, concurrency: number, send: (i: number) => Promise<void>) {
+  const start = performance.now();
+  const { failed } = await burst(messages, concurrency, send);
+  return { start, failed, acceptedPerSec: ((messages - failed) * 1000) / (performance.now() - start) };
+}
+
+export interface Acceptance {
+  messages: number;
+  failedSends: number;
+  acceptedPerSec: number;
+  /** CPU milliseconds per accepted message, over the burst. */
+  cpuMsPerMessage: Cpu;
+}
+
+/**
+ * The same burst to a recipient with no endpoint: every message is written and nothing is pushed,
+ * so this is how fast the service accepts when no delivery work shares the machine.
+ */
+export async function acceptanceAlone(
+  send: (seq: number) => Promise<void>,
+  options: { messages: number; concurrency: number; cpu: () => Cpu },
+): Promise<Acceptance> {
+  const first = takeSeqs(options.messages);
+  const cpuBefore = options.cpu();
+  const { failed, acceptedPerSec } = await timedBurst(options.messages, options.concurrency, (i) =>
+    send(first + i),
+  );
+  return {
+    messages: options.messages,
+    failedSends: failed,
+    acceptedPerSec,
+    cpuMsPerMessage: cpuDelta(cpuBefore, options.cpu(), options.messages - failed),
+  };
+}
+
 /** `messages` sent by `concurrency` senders at once: how fast they are accepted, then delivered. */
 export async function throughput(
   pipeline: Pipeline,
@@ -48,9 +84,9 @@ export async function throughput(
   const first = takeSeqs(options.messages);
   const cpuBefore = options.cpu();
   const roundTripsBefore = pipeline.roundTrips?.();
-  const start = performance.now();
-  const { failed } = await burst(options.messages, options.concurrency, (i) => pipeline.send(first + i));
-  const acceptedMs = performance.now() - start;
+  const { start, failed, acceptedPerSec } = await timedBurst(options.messages, options.concurrency, (i) =>
+    pipeline.send(first + i),
+  );
   await waitDelivered(pipeline, options.messages - failed, options.timeoutMs);
   const cpuAfter = options.cpu();
   const delivered = endpoint.delivered();
@@ -60,7 +96,7 @@ export async function throughput(
     failedSends: failed,
     delivered,
     rejectedSignatures: endpoint.rejected(),
-    acceptedPerSec: ((options.messages - failed) * 1000) / acceptedMs,
+    acceptedPerSec,
     deliveredPerSec: delivered ? (delivered * 1000) / (lastReceipt - start) : 0,
     cpuMsPerMessage: cpuDelta(cpuBefore, cpuAfter, delivered),
     ...(pipeline.roundTrips &&

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { Latency } from './measure';
-import type { PacedLatency, Throughput } from './pipeline';
+import type { Acceptance, PacedLatency, Throughput } from './pipeline';
 import type { Counters } from './service';
 
 export interface PipelineResults {
@@ -31,6 +31,8 @@ export interface Results {
   peer: PipelineResults;
   service:
     | (PipelineResults & {
+        /** The burst again, to an agent with no endpoint: acceptance with no delivery work beside it. */
+        inboxOnly: Acceptance;
         operations: Record<string, Latency>;
         perOperation: Record<string, Counters>;
         /** From a turn's deadline to its turn_timed_out event stored, nobody touching the meeting. */
@@ -48,6 +50,7 @@ export function ratios(results: Omit<Results, 'ratios'>): Record<string, number>
     serviceDeliveredPerPeerDelivered: service.throughput.deliveredPerSec / peer.throughput.deliveredPerSec,
     servicePacedP50PerPeerPacedP50: service.paced.p50 / peer.paced.p50,
     serviceAcceptedPerRawInsertTps: service.throughput.acceptedPerSec / raw.insertsPerSec,
+    serviceInboxOnlyAcceptedPerRawInsertTps: service.inboxOnly.acceptedPerSec / raw.insertsPerSec,
     ...peerRatios,
   };
 }
@@ -149,6 +152,11 @@ function ratiosTable(results: Results): string {
       ['service paced p50 ÷ peer paced p50', times(r.servicePacedP50PerPeerPacedP50, 2), '<= 1.0x'],
       ['service accepted/s ÷ raw insert TPS', times(r.serviceAcceptedPerRawInsertTps, 3), '>= 0.1x'],
       ['peer accepted/s ÷ raw insert TPS', times(r.peerAcceptedPerRawInsertTps, 3), '(reference)'],
+      [
+        'service accepted/s, nothing to push ÷ raw insert TPS',
+        times(r.serviceInboxOnlyAcceptedPerRawInsertTps, 3),
+        '(ceiling: no delivery work)',
+      ],
     ],
   );
 }
@@ -187,6 +195,10 @@ export async function report(results: Results, file: string): Promise<void> {
   );
   console.log(pipelineTable(results));
   if (!('error' in results.service)) {
+    const { acceptedPerSec, cpuMsPerMessage: cpu } = results.service.inboxOnly;
+    console.log(
+      `\nthe same burst to an inbox-only agent (written, nothing pushed): ${fmt(acceptedPerSec, 0)} accepted/s (${times(acceptedPerSec / results.raw.insertsPerSec, 3)} raw); CPU ms/msg: PostgreSQL ${fmt(cpu.postgres, 2)}, workerd ${fmt(cpu.workerd, 2)}, bench Node process ${fmt(cpu.node, 2)}`,
+    );
     console.log(
       `\nservice operations, one at a time (round trips and connections: ${settings.countRounds} runs each, deliveries included)\n`,
     );

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { type DatabaseServer, startDatabaseServer } from '@agent-messaging/local';
 import { cpuSampler, type Latency, sequential } from './measure';
 import { startPeer } from './peer';
-import { type Pipeline, pacedLatency, throughput } from './pipeline';
+import { acceptanceAlone, type Pipeline, pacedLatency, throughput } from './pipeline';
 import { rawInsertTps } from './raw';
 import { type PipelineResults, type Results, ratios, report, type Settings } from './report';
 import { startService } from './service';
@@ -82,6 +82,8 @@ async function bench(
     const stack = await startService(server, workDir);
     try {
       const pipeline = await measurePipeline(stack);
+      progress('service: the same burst to an inbox-only agent (nothing to push)...');
+      const inboxOnly = await acceptanceAlone(stack.sendToInbox, { ...settings, cpu });
       progress('service: operations one at a time...');
       const operations: Record<string, Latency> = {};
       for (const op of stack.operations) operations[op.name] = await sequential(settings.rounds, op.run);
@@ -89,7 +91,7 @@ async function bench(
       const perOperation = await stack.countPerOperation(settings.countRounds);
       progress(`service: timeout lag over ${settings.timeoutMeetings} meetings nobody touches...`);
       const timeoutLag = await stack.timeoutLag(settings.timeoutMeetings, settings.timeoutsEach);
-      service = { ...pipeline, operations, perOperation, timeoutLag };
+      service = { ...pipeline, inboxOnly, operations, perOperation, timeoutLag };
     } finally {
       await stack.stop();
     }

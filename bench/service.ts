@@ -41,6 +41,8 @@ export interface Operation {
 }
 
 export interface Service extends Pipeline {
+  /** Sends message `content: {seq}` to an agent without an endpoint (kept in its inbox, never pushed). */
+  sendToInbox: (seq: number) => Promise<void>;
   operations: Operation[];
   countPerOperation: (rounds: number) => Promise<Record<string, Counters>>;
   timeoutLag: (meetings: number, timeoutsEach: number) => Promise<Latency & { max: number }>;
@@ -195,6 +197,9 @@ export async function startService(server: DatabaseServer, workDir: string): Pro
       roundTrips: () => readCounters(server).roundTrips,
       send: async (seq) => {
         await send(echo.id, { seq });
+      },
+      sendToInbox: async (seq) => {
+        await send(bob.id, { seq });
       },
       operations,
       countPerOperation: async (rounds) => {
