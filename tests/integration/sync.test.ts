@@ -342,6 +342,27 @@ describe('sync: refusals and access', () => {
     }
   });
 
+  it('refuses a deactivated recipient (409) and a rotated-away token (401), writing nothing', async () => {
+    const a = await agent('a');
+    const gone = await agent('gone');
+    const b = await agent('b');
+    await stack.call('DELETE', `/v1/agents/${gone.id}`, { token: orgKey });
+    const written = async () =>
+      (
+        await stack.sql.query(
+          `SELECT (SELECT count(*) FROM sessions WHERE $1 IN (agent_a, agent_b))::int AS sessions,
+                  (SELECT count(*) FROM messages WHERE sender_id = $1)::int AS messages`,
+          [a.id],
+        )
+      ).rows[0];
+    const inactive = await syncSend(a, gone.id, 1, 1000);
+    expect([inactive.status, inactive.body.code]).toEqual([409, 'agent_inactive']);
+    await stack.call('POST', `/v1/agents/${a.id}/rotate`, { token: orgKey });
+    const revoked = await syncSend(a, b.id, 1, 1000);
+    expect([revoked.status, revoked.body.code]).toEqual([401, 'unauthorized']);
+    expect(await written()).toEqual({ sessions: 0, messages: 0 });
+  });
+
   it('only the recipient of the request may reply, and others cannot end the session', async () => {
     const asker = await agent('asker');
     const pulled = await agent('pulled');

@@ -98,6 +98,14 @@ export function lockStatement(keys: string[]) {
   return sql`SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(${textArray(keys)}) AS k`;
 }
 
+/**
+ * `lockStatement` as a column of a statement that does more before it needs the locks (checks the
+ * caller's key, say): the locks cost no statement of their own. Volatile, so never optimised away.
+ */
+export function locksTaken(keys: string[]) {
+  return sql`(SELECT count(*) FROM (${lockStatement(keys)}) AS locked)`;
+}
+
 /** A list as one `<type>[]` parameter (drizzle would spread a bare array into a list). */
 export function typedArray(values: unknown[], type: string) {
   return sql`${sql.param(values)}::${sql.raw(type)}[]`;

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { authorizedSql, requireKind } from '../../auth';
 import type { Ctx } from '../../context';
-import { lockStatement } from '../../db';
+import { locksTaken } from '../../db';
 import { fail } from '../../errors';
 import {
   freshKeySql,
@@ -40,8 +40,8 @@ type AsyncRow = StoredKeyColumns & {
 
 /**
  * A message in the pair's session: kept in the recipient's inbox, pushed if it has an endpoint.
- * One batch (one round trip, one transaction): the caller's key checked and the pair's lock taken,
- * then one statement that checks the recipient, opens the session on first use, writes the
+ * One batch (one round trip, one transaction): the caller's key checked and the pair's lock taken
+ * in one statement, then one statement that checks the recipient, opens the session on first use, writes the
  * message and its outbox row (already claimed: this invocation pushes it) and records the
  * idempotency key with its response (the session id filled in by the statement).
  */
@@ -72,9 +72,8 @@ export async function sendAsync(
   const template: SendAsyncBody = { message: messageView(row, null), sessionId: '' };
 
   const keyed = await runKeyed<SendAsyncBody, AsyncRow>(ctx.db, k, async () => {
-    const [, , { rows }] = await ctx.db.batch([
-      ctx.db.execute(sql`SELECT ${authorizedSql(sender)}`),
-      ctx.db.execute(lockStatement([pairLock(agentA, agentB)])),
+    const [, { rows }] = await ctx.db.batch([
+      ctx.db.execute(sql`SELECT ${authorizedSql(sender)}, ${locksTaken([pairLock(agentA, agentB)])}`),
       ctx.db.execute<AsyncRow>(sql`
         WITH recipient AS (
           SELECT status, to_jsonb(a) AS agent, endpoint_url IS NOT NULL AND endpoint_disabled_at IS NULL AS pushable

@@ -1,7 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { authorizedSql, requireKind } from '../../auth';
 import type { Ctx } from '../../context';
-import { lockStatement } from '../../db';
+import { locksTaken } from '../../db';
 import { fail } from '../../errors';
 import {
   freshKeySql,
@@ -39,12 +39,14 @@ type StartRow = StoredKeyColumns & {
 };
 
 /**
- * Records a sync request and puts its session in the waiting state, in one batch (one round trip,
- * one transaction) under the sender's and the pair's locks: the caller's key checked, the
- * recipient checked (404, 409 agent_inactive), overdue waits of the sender and the pair expired,
- * then a sender waits for one reply at a time (409 agent_busy) and a session holds one pending
- * request (409 session_busy), each refusal raised by the statement that finds it. The request's
- * outbox row is inserted already claimed: the caller pushes it itself, then waits (`awaitReply`).
+ * Records a sync request and puts its session in the waiting state, in one batch of three
+ * statements (one round trip, one transaction) under the sender's and the pair's locks: the
+ * caller's key checked, the locks taken and the recipient checked (404, 409 agent_inactive); then
+ * overdue waits of the sender and the pair expired; then, in a snapshot that sees those, a sender
+ * waits for one reply at a time (409 agent_busy) and a session holds one pending request (409
+ * session_busy), checked by the statement that writes. Each refusal is raised in the database and
+ * rolls the batch back. The request's outbox row is inserted already claimed: the caller pushes it
+ * itself, then waits (`awaitReply`).
  */
 export async function startSyncRequest(
   ctx: Ctx,
@@ -88,40 +90,40 @@ export async function startSyncRequest(
 
   const keyed = await runKeyed<StartedRequest, StartRow>(ctx.db, k, async () => {
     const results = await ctx.db.batch([
-      ctx.db.execute(sql`SELECT ${authorizedSql(sender)}`),
-      ctx.db.execute(lockStatement([pairLock(agentA, agentB), waiterLock(sender.agentId)].sort())),
-      ctx.db.execute(
-        guard(
-          'agent_not_found',
-          sql`${`No agent ${input.to} here.`}`,
-          sql`(SELECT 1) AS one WHERE NOT EXISTS (SELECT 1 FROM agents WHERE id = ${input.to} AND organization_id = ${sender.organizationId})`,
-        ),
-      ),
-      ctx.db.execute(
-        guard(
-          'agent_inactive',
-          sql`${`Agent ${input.to} is deactivated.`}`,
-          sql`agents WHERE id = ${input.to} AND organization_id = ${sender.organizationId} AND status <> 'active'`,
-        ),
-      ),
+      // Before the locks' snapshot matters: the key, the locks, then the recipient (the locks do
+      // not cover agents, so reading them in this statement's snapshot changes nothing).
+      ctx.db.execute(sql`
+        SELECT ${authorizedSql(sender)},
+          ${locksTaken([pairLock(agentA, agentB), waiterLock(sender.agentId)].sort())},
+          (${guard(
+            'agent_not_found',
+            sql`${`No agent ${input.to} here.`}`,
+            sql`(SELECT 1) AS one WHERE NOT EXISTS (SELECT 1 FROM agents WHERE id = ${input.to} AND organization_id = ${sender.organizationId})`,
+          )}),
+          (${guard(
+            'agent_inactive',
+            sql`${`Agent ${input.to} is deactivated.`}`,
+            sql`agents WHERE id = ${input.to} AND organization_id = ${sender.organizationId} AND status <> 'active'`,
+          )})`),
+      // Under the locks, each in a snapshot taken after them: overdue waits end first, so the
+      // busy checks of the next statement see the sessions they freed.
       ctx.db.execute(expireWaitsStatement({ waiterId: sender.agentId, pair: [agentA, agentB] })),
-      ctx.db.execute(
-        guard(
-          'agent_busy',
-          sql`'You are already waiting for a reply in session ' || id || '.'`,
-          sql`sessions WHERE waiter_id = ${sender.agentId} AND status = 'waiting'`,
-        ),
-      ),
-      ctx.db.execute(
-        guard(
-          'session_busy',
-          sql`'Session ' || id || ' already has a pending request.'`,
-          sql`sessions WHERE ${pair} AND status = 'waiting'`,
-        ),
-      ),
       ctx.db.execute<StartRow>(sql`
-        WITH open AS (
-          SELECT id FROM sessions WHERE ${pair} AND status <> 'ended'
+        WITH busy AS (
+          ${guard(
+            'agent_busy',
+            sql`'You are already waiting for a reply in session ' || id || '.'`,
+            sql`sessions WHERE waiter_id = ${sender.agentId} AND status = 'waiting'`,
+          )}
+          UNION ALL
+          ${guard(
+            'session_busy',
+            sql`'Session ' || id || ' already has a pending request.'`,
+            sql`sessions WHERE ${pair} AND status = 'waiting'`,
+          )}
+        ), open AS (
+          -- Every write below reads this, so the busy checks run before anything is written.
+          SELECT id FROM sessions WHERE ${pair} AND status <> 'ended' AND NOT EXISTS (SELECT 1 FROM busy)
         ), created AS (
           INSERT INTO sessions (id, organization_id, agent_a, agent_b, status, pending_request_id, waiter_id, wait_deadline)
           SELECT ${newId('session')}, ${sender.organizationId}, ${agentA}, ${agentB},
@@ -162,7 +164,7 @@ export async function startSyncRequest(
                e.request_hash, e.response_body
         FROM (SELECT 1) AS one LEFT JOIN (${storedKeySql(k)}) e ON true`),
     ]);
-    return results[7].rows;
+    return results[2].rows;
   });
   if ('replay' in keyed) return { ...keyed.replay.body, replayed: true, claimed: [] };
   const [row] = keyed.rows;
