@@ -1217,7 +1217,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Database unreachable */
+            /** @description The database is busy or cannot be reached (service_unavailable); see Retry-After */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -1,7 +1,7 @@
-import { AppError, describeForLog } from '@agent-messaging/core';
+import { describeForLog, fail } from '@agent-messaging/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
-import { json, Problem } from '../schemas';
+import { json, problems } from '../schemas';
 import type { App } from '../types';
 
 export const route = createRoute({
@@ -12,10 +12,7 @@ export const route = createRoute({
   summary: 'Liveness and database reachability',
   responses: {
     200: json(z.object({ status: z.literal('ok'), database: z.literal('ok') }), 'Healthy'),
-    503: {
-      content: { 'application/problem+json': { schema: Problem } },
-      description: 'Database unreachable',
-    },
+    503: problems[503],
   },
 });
 
@@ -25,7 +22,7 @@ export const registerHealth = (app: App) =>
       await c.get('db').execute(sql`SELECT 1`);
     } catch (error) {
       console.error('health check: database unreachable:', describeForLog(error));
-      throw new AppError(503, 'service_unavailable', 'The database is unreachable.');
+      throw fail.unavailable('The database is unreachable.');
     }
     return c.json({ status: 'ok' as const, database: 'ok' as const }, 200);
   });

@@ -1,7 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { credentialKey, type Principal } from '../../auth';
-import type { Db } from '../../db';
-import { lockStatement } from '../../db';
+import { type Db, lockStatement } from '../../db';
 import { AppError } from '../../errors';
 import { newId } from '../../ids';
 
